@@ -1,0 +1,114 @@
+// Artifact URIs: where a model's bytes live. Pure parsing; fetching is the sidecar's job.
+//   file:///abs/path, /abs/path, ./rel/path      local file (plain paths only outside a spec)
+//   https://host/path, http://host/path           HTTP(S)
+//   s3://bucket/key[?versionId=...]               S3 or S3-compatible (MinIO)
+//   models:/name/<version>, models:/name@alias, models:/name/latest   MLflow model registry
+import { ModelpinError, type Location } from './errors.js';
+
+export type ArtifactRef =
+  | { readonly scheme: 'file'; readonly path: string }
+  | { readonly scheme: 'http' | 'https'; readonly url: string }
+  | { readonly scheme: 's3'; readonly bucket: string; readonly key: string; readonly versionId?: string }
+  | MlflowRef;
+
+export type MlflowRef =
+  | { readonly scheme: 'models'; readonly name: string; readonly kind: 'version'; readonly version: string }
+  | { readonly scheme: 'models'; readonly name: string; readonly kind: 'alias'; readonly alias: string }
+  | { readonly scheme: 'models'; readonly name: string; readonly kind: 'latest' };
+
+// S3 bucket naming rules (3-63 chars, lowercase, digits, dots, hyphens).
+const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function bad(uri: string, why: string, hint: string, where: Location): ModelpinError {
+  return new ModelpinError('MODELPIN_E_SPEC_URI', `invalid artifact URI "${uri}": ${why}`, { hint, location: where });
+}
+
+export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef {
+  const s = uri.trim();
+  if (s === '') throw bad(uri, 'it is empty', 'set it to s3://bucket/key, https://..., file:///path or models:/name/<version>', where);
+
+  if (s.startsWith('/') || s.startsWith('./') || s.startsWith('../')) return Object.freeze({ scheme: 'file', path: s });
+
+  if (s.startsWith('models:/')) return parseModelsUri(s, where);
+
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw bad(uri, 'it is not a URI', 'use s3://bucket/key, https://host/path, file:///abs/path or models:/name/<version>', where);
+  }
+  if (u.username !== '' || u.password !== '') {
+    throw new ModelpinError('MODELPIN_E_SPEC_INLINE_CREDENTIAL', `artifact URI "${redactUserInfo(s)}" carries credentials in its user part`, {
+      hint: 'remove them from the URI and reference a Kubernetes Secret with spec.model.credentials.secretName',
+      location: where,
+    });
+  }
+  switch (u.protocol) {
+    case 'file:':
+      if (u.host !== '') throw bad(uri, `file URIs take no host ("${u.host}")`, 'write file:///absolute/path (three slashes)', where);
+      return Object.freeze({ scheme: 'file', path: decodeURIComponent(u.pathname) });
+    case 'http:':
+    case 'https:':
+      if (u.hash !== '') throw bad(uri, 'it has a #fragment', 'remove the fragment', where);
+      return Object.freeze({ scheme: u.protocol === 'https:' ? 'https' : 'http', url: u.toString() });
+    case 's3:': {
+      const bucket = u.host;
+      const key = decodeURIComponent(u.pathname.replace(/^\//, ''));
+      if (!BUCKET_RE.test(bucket)) throw bad(uri, `"${bucket}" is not a valid S3 bucket name`, 'use s3://<bucket>/<key> with a lowercase bucket name', where);
+      if (key === '' || key.endsWith('/')) throw bad(uri, 'it names no object key', 'point at one object, e.g. s3://bucket/models/fraud/7/model.onnx', where);
+      const params = [...u.searchParams.keys()];
+      const unknown = params.filter((p) => p !== 'versionId');
+      if (unknown.length > 0) throw bad(uri, `unknown query parameter "${unknown[0]}"`, 'the only query parameter is ?versionId=<id>', where);
+      const versionId = u.searchParams.get('versionId');
+      if (versionId === '') throw bad(uri, 'versionId is empty', 'remove ?versionId= or give the object version id', where);
+      return Object.freeze(versionId === null ? { scheme: 's3', bucket, key } : { scheme: 's3', bucket, key, versionId });
+    }
+    default:
+      throw bad(uri, `unsupported scheme "${u.protocol.replace(/:$/, '')}"`, 'use one of s3://, https://, http://, file:// or models:/', where);
+  }
+}
+
+function parseModelsUri(s: string, where: Location): MlflowRef {
+  const rest = s.slice('models:/'.length);
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    const name = rest.slice(0, at);
+    const alias = rest.slice(at + 1);
+    if (name === '' || alias === '' || alias.includes('/')) throw bad(s, 'expected models:/<name>@<alias>', 'e.g. models:/fraud-detector@champion', where);
+    return Object.freeze({ scheme: 'models', name, kind: 'alias', alias });
+  }
+  const slash = rest.lastIndexOf('/');
+  const name = rest.slice(0, slash);
+  const ver = rest.slice(slash + 1);
+  if (slash <= 0 || ver === '') throw bad(s, 'expected models:/<name>/<version>, models:/<name>/latest or models:/<name>@<alias>', 'e.g. models:/fraud-detector/7', where);
+  if (ver === 'latest') return Object.freeze({ scheme: 'models', name, kind: 'latest' });
+  if (!/^[1-9][0-9]*$/.test(ver)) throw bad(s, `"${ver}" is not a model version number`, 'use a positive integer version, "latest", or @alias', where);
+  return Object.freeze({ scheme: 'models', name, kind: 'version', version: ver });
+}
+
+/** Canonical string form (used for cache keys and for writing a locked spec). */
+export function formatArtifactUri(ref: ArtifactRef): string {
+  switch (ref.scheme) {
+    case 'file':
+      return ref.path.startsWith('/') ? `file://${ref.path}` : ref.path;
+    case 'http':
+    case 'https':
+      return ref.url;
+    case 's3':
+      return `s3://${ref.bucket}/${ref.key}${ref.versionId === undefined ? '' : `?versionId=${encodeURIComponent(ref.versionId)}`}`;
+    case 'models':
+      return ref.kind === 'version' ? `models:/${ref.name}/${ref.version}` : ref.kind === 'alias' ? `models:/${ref.name}@${ref.alias}` : `models:/${ref.name}/latest`;
+  }
+}
+
+/** True when the reference names bytes that cannot change under it (a lock is stable). */
+export function isImmutableRef(ref: ArtifactRef): boolean {
+  if (ref.scheme === 's3') return ref.versionId !== undefined;
+  if (ref.scheme === 'models') return ref.kind === 'version';
+  return false;
+}
+
+/** For logs: never print user:password@ even from a rejected URI. */
+export function redactUserInfo(uri: string): string {
+  return uri.replace(/^([a-z0-9+.-]+:\/\/)[^/@]*@/i, '$1***@');
+}
