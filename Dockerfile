@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+# Two images from one build:
+#   docker build --target plugin  -t modelpin-plugin  .   # Argo CD CMP container (runs `modelpin render`)
+#   docker build --target sidecar -t modelpin-sidecar .   # serving sidecar (runs `modelpin serve` / `fetch`)
+# Both run the same esbuild bundle (dist/modelpin.js). Only the sidecar carries ONNX Runtime, the
+# one dependency the bundle leaves external because it is a native addon.
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+# .npmrc sets onnxruntime-node-install=skip: its postinstall would download CUDA libraries.
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY plugin ./plugin
+COPY sidecar ./sidecar
+RUN npm run build
+
+# Production-only ONNX Runtime (CPU build shipped inside the npm package; no CUDA download).
+FROM ${NODE_IMAGE} AS ort
+WORKDIR /opt/modelpin
+COPY .npmrc package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && find node_modules -mindepth 1 -maxdepth 1 ! -name onnxruntime-node ! -name onnxruntime-common -exec rm -rf {} + \
+ # The package ships every platform's binaries (~290 MB); keep Linux only.
+ && rm -rf node_modules/onnxruntime-node/bin/napi-v*/darwin node_modules/onnxruntime-node/bin/napi-v*/win32
+
+FROM ${NODE_IMAGE} AS plugin
+COPY --from=build /src/dist /opt/modelpin/dist
+COPY plugin/plugin.yaml /opt/modelpin/plugin.yaml
+RUN ln -s /opt/modelpin/dist/modelpin.js /usr/local/bin/modelpin
+# argocd-cmp-server runs as user 999 (see plugin/install); the image works as any non-root user.
+USER 999
+ENV NODE_ENV=production
+# The CMP container's command is set by the repo-server patch (/var/run/argocd/argocd-cmp-server).
+ENTRYPOINT ["modelpin"]
+
+FROM ${NODE_IMAGE} AS sidecar
+COPY --from=build /src/dist /opt/modelpin/dist
+COPY --from=ort /opt/modelpin/node_modules /opt/modelpin/node_modules
+RUN ln -s /opt/modelpin/dist/modelpin.js /usr/local/bin/modelpin \
+ && mkdir -p /var/cache/modelpin && chown 65532:65532 /var/cache/modelpin
+USER 65532:65532
+ENV NODE_ENV=production
+EXPOSE 8080
+ENTRYPOINT ["modelpin"]
+CMD ["serve"]
