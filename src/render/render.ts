@@ -1,0 +1,111 @@
+// render(spec, ctx): a parsed ModelDeployment → Kubernetes objects, in a fixed order:
+//   ServiceAccount, Service, PodDisruptionBudget (replicas > 1),
+//   Deployment — or, with spec.rollout.canary, AnalysisTemplate (when analysis is set) + Rollout.
+// Pure: no fs, env, clock or network; same input → same objects in the same key order.
+import { ModelpinError, type Problem } from '../errors.js';
+import type { ModelDeployment } from '../spec/types.js';
+import { analysisTemplateName, analysisTemplateSpec, canaryStrategy } from './canary.js';
+import { objectAnnotations, objectLabels, objectMeta, selectorLabels, sortKeys } from './labels.js';
+import { podTemplate } from './pod.js';
+import type { K8sObject, RenderContext, RenderResult } from './types.js';
+
+export type { K8sObject, RenderContext, RenderResult } from './types.js';
+
+const PINNED_IMAGE_RE = /@sha256:[0-9a-f]{64}$/;
+
+export function render(spec: ModelDeployment, ctx: RenderContext): RenderResult {
+  const s = spec.spec;
+  const digest = s.model.digest;
+  if (digest === undefined) {
+    throw new ModelpinError('MODELPIN_E_SPEC_UNPINNED', `spec.model.digest is missing for ${s.model.uri}`, {
+      hint: 'run `modelpin lock` and commit the digest, or render with --resolve (parameter resolve=true)',
+      location: { path: 'spec.model.digest' },
+    });
+  }
+
+  const warnings: Problem[] = [...unpinnedImages(spec)];
+  const name = spec.metadata.name;
+  const ns = spec.metadata.namespace ?? ctx.namespace;
+  const labels = objectLabels(spec, ctx);
+  const annotations = objectAnnotations(spec, ctx);
+  const meta = (objName: string, extra?: Record<string, string>) =>
+    objectMeta(objName, ns, labels, extra === undefined ? annotations : sortKeys({ ...(annotations ?? {}), ...extra }));
+  const selector = selectorLabels(spec);
+
+  const objects: K8sObject[] = [];
+  // A stable identity for the pods: workload-identity annotations (IRSA, GKE, Azure) go here.
+  objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name), automountServiceAccountToken: false });
+
+  const ports: Record<string, unknown>[] = [{ name: 'http', port: s.serving.port, targetPort: 'http', protocol: 'TCP' }];
+  if (s.app?.port !== undefined) ports.push({ name: 'app', port: s.app.port, targetPort: 'app', protocol: 'TCP' });
+  objects.push({ apiVersion: 'v1', kind: 'Service', metadata: meta(name), spec: { type: 'ClusterIP', selector, ports } });
+
+  if (s.replicas > 1) {
+    objects.push({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: meta(name),
+      spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+    });
+  }
+
+  const pod = podTemplate(spec, digest, ctx);
+  warnings.push(...pod.warnings);
+  const workloadExtra = ctx.resolvedAtRender ? { 'modelpin.dev/resolved-at-render': 'true' } : undefined;
+
+  if (s.rollout) {
+    const analysis = s.rollout.canary.analysis;
+    if (analysis) {
+      objects.push({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'AnalysisTemplate',
+        metadata: meta(analysisTemplateName(spec)),
+        spec: analysisTemplateSpec(spec, analysis),
+      });
+    }
+    objects.push({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: meta(name, workloadExtra),
+      spec: {
+        replicas: s.replicas,
+        revisionHistoryLimit: 10,
+        selector: { matchLabels: selector },
+        template: pod.template,
+        strategy: canaryStrategy(spec, s.rollout),
+      },
+    });
+  } else {
+    objects.push({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(name, workloadExtra),
+      spec: {
+        replicas: s.replicas,
+        revisionHistoryLimit: 10,
+        selector: { matchLabels: selector },
+        // Loading a model takes time: never drop below the desired count while new pods start.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } },
+        template: pod.template,
+      },
+    });
+  }
+  return { objects, warnings };
+}
+
+function unpinnedImages(spec: ModelDeployment): Problem[] {
+  const out: Problem[] = [];
+  const check = (image: string, path: string) => {
+    if (!PINNED_IMAGE_RE.test(image)) {
+      out.push({
+        code: 'MODELPIN_E_IMAGE_UNPINNED',
+        path,
+        message: `image "${image}" is not pinned by digest; the tag can move under the same commit`,
+        hint: 'use <image>@sha256:<digest> (e.g. from `docker buildx imagetools inspect <image>`)',
+      });
+    }
+  };
+  check(spec.spec.serving.image, 'spec.serving.image');
+  if (spec.spec.app) check(spec.spec.app.image, 'spec.app.image');
+  return out;
+}
