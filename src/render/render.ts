@@ -51,7 +51,7 @@ export function render(spec: ModelDeployment, ctx: RenderContext): RenderResult 
 
   const pod = podTemplate(spec, digest, ctx);
   warnings.push(...pod.warnings);
-  const workloadExtra = ctx.resolvedAtRender ? { 'modelpin.dev/resolved-at-render': 'true' } : undefined;
+  const workloadExtra = workloadAnnotations(spec, ctx);
 
   if (s.rollout) {
     const analysis = s.rollout.canary.analysis;
@@ -91,6 +91,18 @@ export function render(spec: ModelDeployment, ctx: RenderContext): RenderResult 
     });
   }
   return { objects, warnings };
+}
+
+/** Provenance (recorded, never interpreted) and render-time resolution mark the workload, not the pod template. */
+function workloadAnnotations(spec: ModelDeployment, ctx: RenderContext): Record<string, string> | undefined {
+  const a: Record<string, string> = {};
+  const p = spec.spec.model.provenance;
+  if (p?.repo !== undefined) a['modelpin.dev/provenance-repo'] = p.repo;
+  if (p?.commit !== undefined) a['modelpin.dev/provenance-commit'] = p.commit;
+  if (p?.script !== undefined) a['modelpin.dev/provenance-script'] = p.script;
+  if (p?.mlflowRunId !== undefined) a['modelpin.dev/provenance-mlflow-run-id'] = p.mlflowRunId;
+  if (ctx.resolvedAtRender) a['modelpin.dev/resolved-at-render'] = 'true';
+  return Object.keys(a).length > 0 ? a : undefined;
 }
 
 function unpinnedImages(spec: ModelDeployment): Problem[] {

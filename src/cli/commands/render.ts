@@ -1,12 +1,127 @@
-// PLACEHOLDER: replaced by the module that implements `modelpin render`.
-import type { CommandModule } from 'yargs';
+// `modelpin render [path]`: what Argo CD runs as the plugin's generate command, and what a user
+// runs on a laptop to see exactly what Argo CD will apply.
+// stdout carries only manifests; warnings and errors go to stderr. Exit 0 ok, 1 user error, 2 usage.
+// Settings precedence: ARGOCD_APP_PARAMETERS > ARGOCD_ENV_<Name> > KUBE_VERSION/ARGOCD_APP_* > flags.
+import type { Argv, CommandModule } from 'yargs';
 import { handle } from '../run.js';
-import { ModelpinError } from '../../errors.js';
 
-export const renderCommand: CommandModule = {
-  command: 'render',
-  describe: '(render: not built yet)',
-  handler: handle(() => {
-    throw new ModelpinError('MODELPIN_E_INTERNAL', 'render is not built yet');
+interface RenderArgs {
+  path: string;
+  cluster?: string;
+  'kube-version'?: string;
+  namespace?: string;
+  param?: string[];
+  output: 'yaml' | 'json';
+  strict?: boolean;
+  resolve?: boolean;
+}
+
+/** Render-time resolution budget: Argo CD's whole request (tar transfer, generate) has 60 s. */
+const DEFAULT_RESOLVE_MAX_BYTES = 256 * 1024 * 1024;
+
+export const renderCommand: CommandModule<object, RenderArgs> = {
+  command: 'render [path]',
+  describe: 'Render a ModelDeployment spec into Kubernetes manifests (the Argo CD plugin command)',
+  builder: (y: Argv) =>
+    y
+      .positional('path', { type: 'string', default: '.', describe: 'spec file, or a directory holding modelpin.yaml' })
+      .option('cluster', { type: 'string', describe: 'apply the spec.clusters.<name> overlay' })
+      .option('kube-version', { type: 'string', describe: 'target Kubernetes version (default 1.29; Argo CD sets KUBE_VERSION)' })
+      .option('namespace', { type: 'string', describe: 'namespace for the objects (spec.metadata.namespace wins)' })
+      .option('param', { type: 'string', array: true, describe: 'a plugin parameter as name=value (cluster, namespace, strict, resolve); repeatable' })
+      .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'YAML stream, or JSON v1 List' })
+      .option('strict', { type: 'boolean', describe: 'turn warnings (e.g. images not pinned by digest) into errors' })
+      .option('resolve', { type: 'boolean', describe: 'pin an unpinned spec at render time (network I/O; see README)' })
+      .example('$0 render', 'render ./modelpin.yaml for Kubernetes 1.29')
+      .example('$0 render plugin/examples/fraud-detector --cluster local', 'render the example with its "local" overlay')
+      .example('$0 render --kube-version 1.28 -o json', 'older cluster (plain sidecar container), JSON output')
+      .example(
+        "ARGOCD_APP_PARAMETERS='[{\"name\":\"cluster\",\"string\":\"prod-eu\"}]' KUBE_VERSION=1.30.11 $0 render",
+        'reproduce what Argo CD runs for an Application with parameter cluster=prod-eu',
+      ) as unknown as Argv<RenderArgs>,
+  handler: handle(async (args: RenderArgs) => {
+    const [{ settingsFromArgoEnv, settingsFromStrings }, { parseKubeVersion, DEFAULT_KUBE_VERSION }, { ModelpinError, formatError }] = await Promise.all([
+      import('../../../plugin/argocd-env.js'),
+      import('../../render/kube-version.js'),
+      import('../../errors.js'),
+    ]);
+
+    // Flags: --param first, then the dedicated flags (more specific) on top.
+    const paramValues: Record<string, string> = {};
+    for (const p of args.param ?? []) {
+      const eq = p.indexOf('=');
+      const name = eq > 0 ? p.slice(0, eq) : '';
+      if (!['cluster', 'namespace', 'strict', 'resolve'].includes(name)) {
+        throw new ModelpinError('MODELPIN_E_USAGE', `--param "${p}": expected name=value with name one of cluster, namespace, strict, resolve`);
+      }
+      paramValues[name] = p.slice(eq + 1);
+    }
+    const fromFlags = { ...settingsFromStrings(paramValues, (n) => `--param ${n}`) };
+    if (args.cluster !== undefined) fromFlags.cluster = args.cluster;
+    if (args.namespace !== undefined) fromFlags.namespace = args.namespace;
+    if (args.strict !== undefined) fromFlags.strict = args.strict;
+    if (args.resolve !== undefined) fromFlags.resolve = args.resolve;
+
+    const argo = settingsFromArgoEnv(process.env);
+    const cluster = argo.cluster ?? fromFlags.cluster;
+    const strict = argo.strict ?? fromFlags.strict ?? false;
+    const resolve = argo.resolve ?? fromFlags.resolve ?? false;
+    const namespace = argo.namespace ?? fromFlags.namespace;
+    const kubeVersion =
+      argo.kubeVersion ?? (args['kube-version'] !== undefined ? parseKubeVersion(args['kube-version'], '--kube-version') : DEFAULT_KUBE_VERSION);
+
+    const [{ readSpecFile }, { parseSpec }, { render }, { serialize }] = await Promise.all([
+      import('../spec-file.js'),
+      import('../../spec/parse.js'),
+      import('../../render/render.js'),
+      import('../../render/serialize.js'),
+    ]);
+    const { file, text } = await readSpecFile(args.path);
+    const parsed = parseSpec(text, { file, ...(cluster === undefined ? {} : { cluster }), allowUnpinned: resolve });
+    let spec = parsed.spec;
+    let resolvedAtRender = false;
+    if (resolve && spec.spec.model.digest === undefined) {
+      const { resolveForRender } = await import('../pin/resolve.js');
+      const os = await import('node:os');
+      const path = await import('node:path');
+      const pin = await resolveForRender(spec, {
+        cacheDir: process.env.MODELPIN_CACHE_DIR ?? path.join(os.tmpdir(), 'modelpin-render-cache'),
+        maxDownloadBytes: resolveMaxBytes(process.env.MODELPIN_RESOLVE_MAX_BYTES, ModelpinError),
+        env: process.env,
+      });
+      const model = { ...spec.spec.model, uri: pin.uri, digest: pin.digest, ...(pin.size === undefined ? {} : { size: pin.size }) };
+      spec = { ...spec, spec: { ...spec.spec, model } };
+      resolvedAtRender = true;
+    }
+
+    const result = render(spec, {
+      kubeVersion,
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(argo.appName === undefined ? {} : { appName: argo.appName }),
+      ...(cluster === undefined ? {} : { cluster }),
+      ...(resolvedAtRender ? { resolvedAtRender } : {}),
+    });
+
+    // The parser and render may both notice the same thing (e.g. an unpinned image): report it once.
+    const seen = new Set<string>();
+    const warnings = [...parsed.warnings, ...result.warnings].filter((w) => {
+      const key = `${w.code}\u0000${w.path ?? ''}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    if (warnings.length > 0) {
+      if (strict) throw ModelpinError.fromProblems(warnings.map((w) => ({ ...w, hint: `${w.hint ?? ''}${w.hint ? '; ' : ''}(an error because strict is set)` })));
+      process.stderr.write(`modelpin: warning: ${formatError(ModelpinError.fromProblems(warnings)).replace(/\n(?!  fix:)/g, '\nmodelpin: warning: ')}\n`);
+    }
+    const out = serialize(result.objects, args.output);
+    await new Promise<void>((resolveWrite, reject) => process.stdout.write(out, (e) => (e ? reject(e) : resolveWrite())));
   }),
 };
+
+function resolveMaxBytes(v: string | undefined, E: typeof import('../../errors.js').ModelpinError): number {
+  if (v === undefined || v === '') return DEFAULT_RESOLVE_MAX_BYTES;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new E('MODELPIN_E_USAGE', `MODELPIN_RESOLVE_MAX_BYTES "${v}" is not a positive integer`);
+  return n;
+}
