@@ -1,0 +1,70 @@
+// Secrets must never be written into a spec (it lives in git and ends up in pod templates).
+// This scan looks at the whole document, overlays included, and reports where a secret appears
+// without ever repeating its value.
+import type { Problem } from '../errors.js';
+import type { Locator } from './locate.js';
+import { isPlainObject } from './merge.js';
+import type { PathSeg } from './source.js';
+
+const AWS_KEY_ID_RE = /(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/;
+const USERINFO_RE = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s@]+@/i;
+
+const SECRET_WORDS = new Set(['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'credential', 'credentials']);
+// A trailing word that makes the name a reference to a secret rather than the secret itself.
+const REFERENCE_WORDS = new Set(['name', 'names', 'ref', 'file', 'path', 'dir', 'uri', 'url', 'id']);
+
+const HINT =
+  'store the value in a Kubernetes Secret and reference it with spec.model.credentials.secretName (its keys are mounted for the sidecar at /var/run/secrets/modelpin/credentials)';
+
+function words(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+}
+
+/** True for names like password, secretAccessKey, apiKey, AWS_SESSION_TOKEN, MLFLOW_TRACKING_PASSWORD. */
+export function looksSecretName(name: string): boolean {
+  const ws = words(name);
+  if (ws.length === 0) return false;
+  if (REFERENCE_WORDS.has(ws[ws.length - 1]!)) return false;
+  if (ws.some((w) => SECRET_WORDS.has(w))) return true;
+  const joined = ws.join('');
+  return /(apikey|accesskey|privatekey|secretkey)$/.test(joined) && !/accesskeyid$/.test(joined);
+}
+
+function nonEmptyScalar(v: unknown): boolean {
+  return (typeof v === 'string' && v.trim() !== '') || typeof v === 'number';
+}
+
+export function scanCredentials(value: unknown, loc: Locator, file: string): Problem[] {
+  const out: Problem[] = [];
+  const report = (path: PathSeg[], message: string): void => {
+    const w = loc.locate(path);
+    out.push({ code: 'MODELPIN_E_SPEC_INLINE_CREDENTIAL', message, hint: HINT, file, ...(w.line === undefined ? {} : { line: w.line, col: w.col }), path: w.path });
+  };
+  const visit = (v: unknown, path: PathSeg[]): void => {
+    if (typeof v === 'string') {
+      if (AWS_KEY_ID_RE.test(v)) report(path, 'this value contains an AWS access key id (AKIA…/ASIA…); credentials do not belong in the spec');
+      else if (USERINFO_RE.test(v)) report(path, 'this URI carries credentials in its user part (user:password@); credentials do not belong in the spec');
+      return;
+    }
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => visit(x, [...path, i]));
+      return;
+    }
+    if (!isPlainObject(v)) return;
+    // An env entry {name: AWS_SECRET_ACCESS_KEY, value: ...}.
+    if (typeof v.name === 'string' && 'value' in v && looksSecretName(v.name) && nonEmptyScalar(v.value)) {
+      report([...path, 'value'], `environment variable ${v.name} carries a literal secret value`);
+    }
+    for (const [k, x] of Object.entries(v)) {
+      if (AWS_KEY_ID_RE.test(k)) report([...path, k], 'this key contains an AWS access key id (AKIA…/ASIA…)');
+      if (looksSecretName(k) && nonEmptyScalar(x)) report([...path, k], `field \`${k}\` carries a literal secret value`);
+      else visit(x, [...path, k]);
+    }
+  };
+  visit(value, []);
+  return out;
+}
