@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ModelpinError } from '../../src/errors.js';
-import type { MlflowRef } from '../../src/artifact-uri.js';
+import { formatArtifactUri, parseArtifactUri, type ArtifactRef, type MlflowRef } from '../../src/artifact-uri.js';
+import type { Source, SourceContext } from './types.js';
 
 export interface MlflowClientOptions {
   /** http(s)://host[:port][/prefix]; default env MLFLOW_TRACKING_URI. */
@@ -374,4 +375,137 @@ export function classifyDownloadUri(uri: string): DownloadLocation {
   throw new ModelpinError('MODELPIN_E_MLFLOW', `the model version's artifact location "${uri.replace(/\?.*$/, '')}" uses a store modelpin cannot fetch from`, {
     hint: 'register model versions whose source is s3://, https://, file:// or served through the tracking server (--serve-artifacts)',
   });
+}
+
+// ---- From a registry version to the file to download ------------------------------------------
+
+/**
+ * The bytes a model version stands for: either an artifact URI the other sources read (s3://,
+ * https://, file://) or a path behind the tracking server's artifact proxy.
+ */
+export type VersionTarget =
+  | { kind: 'uri'; ref: ArtifactRef; describe: string }
+  | { kind: 'proxy'; path: string; describe: string };
+
+export interface LocatedVersion {
+  version: ModelVersion;
+  target: VersionTarget;
+}
+
+/** Files a model version's artifact directory may hold; the one to serve is chosen by pickModelFile. */
+const MODEL_FILE_RE = /\.(onnx|tar|tgz|tar\.gz)$/;
+
+/**
+ * The artifact location of a version logged with mlflow.<flavor>.log_model is a directory
+ * (MLmodel, conda.yaml, model.onnx, ...). modelpin serves one file, chosen deterministically:
+ * `model.onnx` (what mlflow.onnx writes), else the only `.onnx` file, else the only tar archive.
+ * Anything else is ambiguous and refused, so lock and the sidecar can never pick different files.
+ * `modelpin publish --register` avoids the question by registering the file itself.
+ */
+export function pickModelFile(names: readonly string[], where: string): string {
+  if (names.includes('model.onnx')) return 'model.onnx';
+  const onnx = names.filter((n) => n.endsWith('.onnx'));
+  if (onnx.length === 1) return onnx[0] as string;
+  const tars = names.filter((n) => /\.(tar|tgz|tar\.gz)$/.test(n));
+  if (onnx.length === 0 && tars.length === 1) return tars[0] as string;
+  throw new ModelpinError(
+    'MODELPIN_E_MLFLOW',
+    `the model version's artifact location ${where} is a directory with ${onnx.length > 1 ? 'several .onnx files' : 'no single model file'} (${names.slice(0, 10).join(', ') || 'empty'})`,
+    { hint: 'log the model as model.onnx, or register the file itself: modelpin publish <file> s3://... --register <name>' },
+  );
+}
+
+export interface LocateOptions {
+  /** For probing whether an s3:// location is a "directory" (a key prefix). */
+  s3?: { credentialsDir?: string; env: NodeJS.ProcessEnv };
+}
+
+/** models:/name/<version|latest|@alias> → the concrete version and the one file that is the model. */
+export async function locateModelVersion(client: MlflowClient, ref: MlflowRef, opts: LocateOptions = {}): Promise<LocatedVersion> {
+  const version = await client.resolve(ref);
+  const downloadUri = await client.getDownloadUri(version.name, version.version);
+  const loc = classifyDownloadUri(downloadUri);
+  if (loc.kind === 'mlflow-artifacts') {
+    const listing = await client.listArtifacts(loc.path);
+    if (listing.length === 0) return { version, target: { kind: 'proxy', path: loc.path, describe: `mlflow-artifacts:/${loc.path}` } };
+    const file = pickModelFile(listing.filter((e) => !e.isDir).map((e) => baseName(e.path)), `mlflow-artifacts:/${loc.path}`);
+    const path = `${loc.path.replace(/\/+$/, '')}/${file}`;
+    return { version, target: { kind: 'proxy', path, describe: `mlflow-artifacts:/${path}` } };
+  }
+  const aref = parseArtifactUri(loc.uri);
+  if (aref.scheme === 'models') throw new ModelpinError('MODELPIN_E_MLFLOW', `model version ${version.name}/${version.version} points at another registry URI ${loc.uri}`);
+  if (aref.scheme === 'file') {
+    const { stat, readdir } = await import('node:fs/promises');
+    const st = await stat(aref.path).catch(() => undefined);
+    if (st?.isDirectory()) {
+      const entries = await readdir(aref.path, { withFileTypes: true });
+      const file = pickModelFile(entries.filter((e) => e.isFile()).map((e) => e.name).sort(), aref.path);
+      const path = `${aref.path.replace(/\/+$/, '')}/${file}`;
+      return { version, target: { kind: 'uri', ref: { scheme: 'file', path }, describe: `file://${path}` } };
+    }
+  }
+  if (aref.scheme === 's3' && aref.versionId === undefined && !MODEL_FILE_RE.test(aref.key) && opts.s3) {
+    const names = await listS3Dir(aref.bucket, aref.key, opts.s3);
+    if (names.length > 0) {
+      const file = pickModelFile(names, formatArtifactUri(aref));
+      const s3ref: ArtifactRef = { scheme: 's3', bucket: aref.bucket, key: `${aref.key.replace(/\/+$/, '')}/${file}` };
+      return { version, target: { kind: 'uri', ref: s3ref, describe: formatArtifactUri(s3ref) } };
+    }
+  }
+  return { version, target: { kind: 'uri', ref: aref, describe: formatArtifactUri(aref) } };
+}
+
+function baseName(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
+
+async function listS3Dir(bucket: string, key: string, s3: { credentialsDir?: string; env: NodeJS.ProcessEnv }): Promise<string[]> {
+  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const { createS3Client } = await import('./s3-client.js');
+  const client = createS3Client({ env: s3.env, ...(s3.credentialsDir ? { credentialsDir: s3.credentialsDir } : {}) });
+  try {
+    const prefix = `${key.replace(/\/+$/, '')}/`;
+    const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', MaxKeys: 1000 }));
+    return (out.Contents ?? []).map((o) => (o.Key ?? '').slice(prefix.length)).filter((n) => n !== '').sort();
+  } catch {
+    // Listing may be forbidden where GetObject is allowed: treat the location as one object.
+    return [];
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The mlflow-artifacts proxy through the shared HTTP source (retries, resume), with MLflow auth only. */
+export async function proxySource(client: MlflowClient, path: string, ctx: SourceContext): Promise<Source> {
+  const { httpSource } = await import('./http.js');
+  const env: NodeJS.ProcessEnv = { ...ctx.env };
+  delete env.MODELPIN_HTTP_TOKEN;
+  delete env.MODELPIN_HTTP_AUTHORIZATION;
+  const auth = client.authHeaders().authorization;
+  if (auth) env.MODELPIN_HTTP_AUTHORIZATION = auth;
+  const { credentialsDir: _ignored, ...rest } = ctx;
+  return httpSource(client.artifactUrl(path), { ...rest, env });
+}
+
+/**
+ * The sidecar's models:/ source: resolve the version through the registry (warning when an alias
+ * or `latest` is resolved at fetch time: the pinned digest still decides what is accepted), then
+ * read the bytes from the version's download location through the ordinary sources.
+ */
+export async function mlflowSource(
+  ref: MlflowRef,
+  ctx: SourceContext,
+  openSource: (ref: ArtifactRef, ctx: SourceContext) => Promise<Source>,
+): Promise<Source> {
+  if (ref.kind !== 'version') {
+    ctx.log.warn('resolving a moving MLflow reference at fetch time; pin a version with `modelpin lock`', { uri: formatArtifactUri(ref) });
+  }
+  const client = await createMlflowClient({
+    env: ctx.env,
+    ...(ctx.credentialsDir ? { credentialsDir: ctx.credentialsDir } : {}),
+    ...(ctx.caFile ? { caFile: ctx.caFile } : {}),
+  });
+  const located = await locateModelVersion(client, ref, { s3: { env: ctx.env, ...(ctx.credentialsDir ? { credentialsDir: ctx.credentialsDir } : {}) } });
+  ctx.log.info('resolved MLflow model version', { uri: formatArtifactUri(ref), version: located.version.version, location: located.target.describe });
+  return located.target.kind === 'proxy' ? proxySource(client, located.target.path, ctx) : openSource(located.target.ref, ctx);
 }

@@ -1,12 +1,63 @@
-// PLACEHOLDER: replaced by the module that implements `modelpin fetch`.
-import type { CommandModule } from 'yargs';
+// `modelpin fetch`: fetch, verify and cache one artifact, print the verified path on stdout.
+// The same code runs in `modelpin serve` at pod start; alone it is an init container for apps
+// that load models themselves. Flags are also read from MODELPIN_<FLAG> environment variables.
+import type { Argv, CommandModule } from 'yargs';
 import { handle } from '../run.js';
-import { ModelpinError } from '../../errors.js';
 
-export const fetchCommand: CommandModule = {
+interface FetchArgs {
+  uri: string;
+  digest: string;
+  format: 'onnx' | 'tar';
+  entry: string;
+  size?: number;
+  'cache-dir': string;
+  'credentials-dir'?: string;
+  'ca-file'?: string;
+  'signature-uri'?: string;
+  'public-key'?: string;
+  'log-level'?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const fetchCommand: CommandModule<object, FetchArgs> = {
   command: 'fetch',
-  describe: '(fetch: not built yet)',
-  handler: handle(() => {
-    throw new ModelpinError('MODELPIN_E_INTERNAL', 'fetch is not built yet');
+  describe: 'Fetch an artifact, verify its digest (and signature), cache it, print its path',
+  builder: (y: Argv) =>
+    y
+      .env('MODELPIN')
+      .option('uri', { type: 'string', demandOption: true, describe: 's3://bucket/key[?versionId=], https://..., file:///path' })
+      .option('digest', { type: 'string', demandOption: true, describe: 'the pin: sha256:<64 hex>' })
+      .option('format', { choices: ['onnx', 'tar'] as const, default: 'onnx' as const, describe: 'a single .onnx, or a .tar/.tar.gz to extract' })
+      .option('entry', { type: 'string', default: 'model.onnx', describe: 'path of the .onnx inside a tar' })
+      .option('size', { type: 'number', describe: 'expected size in bytes; a larger download is refused' })
+      .option('cache-dir', { type: 'string', default: '/var/cache/modelpin', describe: 'content-addressed cache directory' })
+      .option('credentials-dir', { type: 'string', describe: 'mounted Secret: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, token or authorization' })
+      .option('ca-file', { type: 'string', describe: 'extra PEM CA bundle trusted for HTTPS' })
+      .option('signature-uri', { type: 'string', describe: 'detached signature (default <uri>.sig when --public-key is set)' })
+      .option('public-key', { type: 'string', describe: 'PEM public key (ECDSA P-256 or Ed25519) to check the signature with' })
+      .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] as const, default: 'info' as const }) as unknown as Argv<FetchArgs>,
+  handler: handle(async (args: FetchArgs) => {
+    const [{ fetchArtifact }, { createLogger }] = await Promise.all([import('../../../sidecar/fetch/index.js'), import('../../../sidecar/log.js')]);
+    const ctl = new AbortController();
+    const stop = (sig: NodeJS.Signals) => ctl.abort(new Error(`interrupted by ${sig}`));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const result = await fetchArtifact({
+      uri: args.uri,
+      digest: args.digest,
+      format: args.format,
+      entry: args.entry,
+      ...(args.size === undefined ? {} : { size: args.size }),
+      cacheDir: args['cache-dir'],
+      ...(args['credentials-dir'] ? { credentialsDir: args['credentials-dir'] } : {}),
+      ...(args['ca-file'] ? { caFile: args['ca-file'] } : {}),
+      ...(args['signature-uri'] ? { signatureUri: args['signature-uri'] } : {}),
+      ...(args['public-key'] ? { publicKeyPath: args['public-key'] } : {}),
+      log: createLogger({ level: args['log-level'] ?? 'info', base: { component: 'fetch' } }),
+      progress: 'auto',
+      signal: ctl.signal,
+    });
+    process.stdout.write(`${result.path}\n`);
+    // Bench/diagnostics: peak RSS of this process, on request only (stdout stays one line).
+    if (process.env.MODELPIN_REPORT_RSS === '1') process.stderr.write(`modelpin-max-rss-kb ${process.resourceUsage().maxRSS}\n`);
   }),
 };

@@ -1,0 +1,245 @@
+// The content-addressed cache. Layout under the cache dir:
+//   sha256/<hex>              a verified artifact (read-only); it only ever appears by rename(2)
+//                             of a fully written, fsynced, verified temp file
+//   extracted/<hex>/          a tar artifact's extracted tree, also renamed into place whole
+//   signatures/<hex>.<keyfp>  marker: this digest's detached signature verified with that key
+//   tmp/                      in-progress downloads and extractions (<hex>.<pid>.<rand>...)
+// Anything under tmp/ is never trusted; a killed process leaves only tmp/ litter, which the next
+// run sweeps. How a cached entry is confirmed on reuse is a policy (see CacheVerify).
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import { chmod, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelpinError } from '../../src/errors.js';
+import type { Logger } from '../log.js';
+import type { Sink } from '../fetch/download.js';
+
+/**
+ * How a cache hit is confirmed before use:
+ * - 'size' (default): trust-on-rename. The entry exists only if it was verified before the
+ *   rename, and it is read-only; we check it is a regular file and, when the expected size is
+ *   known, that the size matches. Costs one stat(2).
+ * - 'rehash': re-hash the whole file (≈ 1–2 s per GiB) and evict it on mismatch. For caches on
+ *   volumes that other processes can write to.
+ */
+export type CacheVerify = 'size' | 'rehash';
+
+export interface CacheLayout {
+  root: string;
+  blobs: string;
+  extracted: string;
+  signatures: string;
+  tmp: string;
+}
+
+export function cacheLayout(root: string): CacheLayout {
+  return { root, blobs: join(root, 'sha256'), extracted: join(root, 'extracted'), signatures: join(root, 'signatures'), tmp: join(root, 'tmp') };
+}
+
+export const blobPath = (c: CacheLayout, hex: string) => join(c.blobs, hex);
+export const extractedPath = (c: CacheLayout, hex: string) => join(c.extracted, hex);
+
+export function cacheError(what: string, e: unknown): ModelpinError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new ModelpinError('MODELPIN_E_CACHE', `${what}: ${code ?? (e instanceof Error ? e.message : String(e))}`, {
+    hint: code === 'ENOSPC' ? 'the cache volume is full; give the cache emptyDir a larger sizeLimit' : 'check that --cache-dir exists, is writable and has space',
+    cause: e,
+  });
+}
+
+export async function ensureCache(c: CacheLayout): Promise<void> {
+  for (const d of [c.blobs, c.extracted, c.signatures, c.tmp]) {
+    try {
+      await mkdir(d, { recursive: true });
+    } catch (e) {
+      throw cacheError(`cannot create cache directory ${d}`, e);
+    }
+  }
+}
+
+/** Size of a regular file, or undefined when absent. */
+export async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    const st = await stat(path);
+    return st.isFile() ? st.size : undefined;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw cacheError(`cannot read cache entry ${path}`, e);
+  }
+}
+
+function tempName(hex: string, suffix: string): string {
+  return `${hex}.${process.pid}.${randomBytes(6).toString('hex')}${suffix}`;
+}
+
+/** A temp file in the cache's tmp dir that becomes `sha256/<hex>` only through commit(). */
+export interface TempBlob extends Sink {
+  readonly path: string;
+  /** fsync, make read-only, rename into place, fsync the directory. */
+  commit(): Promise<string>;
+  /** Close and delete (digest mismatch, failure). Never throws. */
+  discard(): Promise<void>;
+}
+
+export async function createTempBlob(c: CacheLayout, hex: string): Promise<TempBlob> {
+  const path = join(c.tmp, tempName(hex, '.part'));
+  let fh: FileHandle;
+  try {
+    fh = await open(path, fsc.O_CREAT | fsc.O_EXCL | fsc.O_RDWR, 0o600);
+  } catch (e) {
+    throw cacheError(`cannot create a temp file in ${c.tmp}`, e);
+  }
+  let closed = false;
+  const close = async () => {
+    if (!closed) {
+      closed = true;
+      await fh.close();
+    }
+  };
+  return {
+    path,
+    async write(chunks, position) {
+      try {
+        let pos = position;
+        // writev may write partially; loop until every chunk is on disk.
+        let pending = chunks;
+        while (pending.length > 0) {
+          const { bytesWritten } = await fh.writev(pending, pos);
+          pos += bytesWritten;
+          pending = dropBytes(pending, bytesWritten);
+        }
+      } catch (e) {
+        throw cacheError(`cannot write ${path}`, e);
+      }
+    },
+    async reset() {
+      try {
+        await fh.truncate(0);
+      } catch (e) {
+        throw cacheError(`cannot truncate ${path}`, e);
+      }
+    },
+    async commit() {
+      const dest = blobPath(c, hex);
+      try {
+        // Data must be durable before the name that says "verified" points at it; otherwise a
+        // crash after rename could leave a trusted name over a hole-filled file.
+        await fh.sync();
+        await close();
+        await chmod(path, 0o444);
+        await rename(path, dest);
+        await fsyncDir(c.blobs);
+      } catch (e) {
+        await rm(path, { force: true }).catch(() => {});
+        throw cacheError(`cannot move the verified artifact into ${dest}`, e);
+      }
+      return dest;
+    },
+    async discard() {
+      await close().catch(() => {});
+      await rm(path, { force: true }).catch(() => {});
+    },
+  };
+}
+
+function dropBytes(chunks: Uint8Array[], n: number): Uint8Array[] {
+  let rest = n;
+  const out: Uint8Array[] = [];
+  for (const ch of chunks) {
+    if (rest >= ch.byteLength) {
+      rest -= ch.byteLength;
+      continue;
+    }
+    out.push(rest > 0 ? ch.subarray(rest) : ch);
+    rest = 0;
+  }
+  return out;
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } catch (e) {
+    // Some filesystems refuse fsync on directories (EINVAL); the rename is still atomic.
+    if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+  } finally {
+    await d.close();
+  }
+}
+
+/** A fresh temp directory for an extraction (renamed into extracted/<hex> when complete). */
+export async function createTempDir(c: CacheLayout, hex: string): Promise<string> {
+  const path = join(c.tmp, tempName(hex, '.dir'));
+  try {
+    await mkdir(path, { mode: 0o755 });
+  } catch (e) {
+    throw cacheError(`cannot create a temp directory in ${c.tmp}`, e);
+  }
+  return path;
+}
+
+const STALE_MS = 24 * 3600_000;
+
+/**
+ * Remove leftovers of killed runs: temp entries whose process is gone (or is us: a restarted
+ * container reuses PIDs) or that are older than a day. Never fails the fetch.
+ */
+export async function sweepTemp(c: CacheLayout, log: Logger, now = Date.now()): Promise<number> {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = await readdir(c.tmp);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const pid = Number(/^[0-9a-f]{64}\.(\d+)\./.exec(name)?.[1] ?? NaN);
+    const p = join(c.tmp, name);
+    let stale = !Number.isFinite(pid) || pid === process.pid || !alive(pid);
+    if (!stale) {
+      try {
+        stale = now - (await stat(p)).mtimeMs > STALE_MS;
+      } catch {
+        continue;
+      }
+    }
+    if (!stale) continue;
+    try {
+      // Extracted trees may contain read-only directories; make them removable first.
+      await rm(p, { recursive: true, force: true });
+      removed++;
+    } catch (e) {
+      log.warn('could not remove stale temp entry', { path: p, error: (e as Error).message });
+    }
+  }
+  if (removed > 0) log.info('removed leftovers of interrupted fetches', { count: removed });
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Atomically write a small file (signature markers). */
+export async function writeAtomic(c: CacheLayout, dest: string, data: string): Promise<void> {
+  const tmp = join(c.tmp, tempName('0'.repeat(64), '.marker'));
+  try {
+    const fh = await open(tmp, 'w', 0o444);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw cacheError(`cannot write ${dest}`, e);
+  }
+}

@@ -1,0 +1,226 @@
+// The download engine: one pass over the bytes, hashed in order, written to a sink, with
+// retries that resume from the byte already received. Memory is constant: the sequential path
+// holds one write batch (≤ 1 MiB), the parallel path at most `concurrency` parts.
+import { createHash, type Hash } from 'node:crypto';
+import { ModelpinError } from '../../src/errors.js';
+import type { Logger } from '../log.js';
+import { isAbortError } from '../sources/net-errors.js';
+import { RetryableError, type Opened, type Source } from '../sources/types.js';
+import { backoff, type RetryPolicy } from './retry.js';
+
+/** Where downloaded bytes go; `position` is the byte offset in the artifact. */
+export interface Sink {
+  write(chunks: Uint8Array[], position: number): Promise<void>;
+  /** Forget everything written (the server ignored a range: start over). */
+  reset(): Promise<void>;
+}
+
+export interface DownloadOptions {
+  /** Aborts everything; already combined with the total time budget by the caller. */
+  signal: AbortSignal;
+  retry: RetryPolicy;
+  log: Logger;
+  sink?: Sink;
+  /** Refuse artifacts larger than this (Content-Length / object size first, running count too). */
+  maxBytes?: number;
+  /** Parallel ranged GETs for sources that support them (the S3 path). */
+  partSize: number;
+  concurrency: number;
+  onProgress?: (bytes: number, total: number | undefined) => void;
+}
+
+export interface DownloadResult {
+  hex: string;
+  bytes: number;
+}
+
+const WRITE_BATCH = 1 << 20;
+
+export async function download(source: Source, opts: DownloadOptions): Promise<DownloadResult> {
+  const st = await withRetries(opts, source.describe, () => source.stat(opts.signal));
+  if (st.size !== undefined) checkSize(st.size, opts.maxBytes, source.describe, 'before downloading');
+  if (source.readRange && st.size !== undefined && opts.concurrency > 1 && st.size >= 2 * opts.partSize) {
+    return parallel(source, st.size, opts);
+  }
+  return sequential(source, opts);
+}
+
+function checkSize(n: number, max: number | undefined, where: string, when: string): void {
+  if (max !== undefined && n > max) {
+    throw new ModelpinError('MODELPIN_E_SIZE_EXCEEDED', `${where} is larger than the allowed ${max} bytes (${n} bytes ${when})`, {
+      hint: 'if the artifact really grew, update spec.model.size (--size) together with the digest',
+    });
+  }
+}
+
+/** Run `fn`, retrying RetryableErrors with backoff; permanent errors and aborts pass through. */
+async function withRetries<T>(opts: DownloadOptions, describe: string, fn: () => Promise<T>): Promise<T> {
+  for (let failures = 0; ; ) {
+    try {
+      return await fn();
+    } catch (e) {
+      failures = await onFailure(e, failures, opts, describe);
+    }
+  }
+}
+
+/** Decide what to do after a failure: rethrow, or back off and return the new failure count. */
+async function onFailure(e: unknown, failures: number, opts: DownloadOptions, describe: string): Promise<number> {
+  if (opts.signal.aborted) throw abortReason(opts.signal, describe, e);
+  if (e instanceof ModelpinError) throw e;
+  if (isAbortError(e)) throw e;
+  // Anything else that escaped a body stream (socket closed, undici errors) is transient.
+  const n = failures + 1;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (n > opts.retry.retries) {
+    throw new ModelpinError('MODELPIN_E_FETCH_NETWORK', `giving up on ${describe} after ${n} failed attempts: ${msg}`, {
+      hint: 'the store keeps failing (5xx, resets, timeouts); check its health and the network path from the pod',
+      cause: e,
+    });
+  }
+  opts.log.warn('fetch attempt failed; retrying', { source: describe, attempt: n, error: msg });
+  try {
+    await backoff(n, opts.retry, opts.signal);
+  } catch {
+    throw abortReason(opts.signal, describe, e);
+  }
+  return n;
+}
+
+function abortReason(signal: AbortSignal, describe: string, last: unknown): unknown {
+  const r: unknown = signal.reason;
+  if (r instanceof ModelpinError) return r;
+  if (r instanceof Error && r.name === 'TimeoutError') {
+    return new ModelpinError('MODELPIN_E_FETCH_NETWORK', `fetching ${describe} did not finish within the time limit${last instanceof Error ? ` (last error: ${last.message})` : ''}`, {
+      hint: 'raise the total timeout or check why the download is slow',
+    });
+  }
+  return r ?? last;
+}
+
+async function sequential(source: Source, opts: DownloadOptions): Promise<DownloadResult> {
+  let hash: Hash = createHash('sha256');
+  let received = 0;
+  let total: number | undefined;
+  let failures = 0;
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  let batchPos = 0;
+  const flush = async () => {
+    if (batchBytes === 0) return;
+    const chunks = batch;
+    batch = [];
+    batchBytes = 0;
+    await opts.sink?.write(chunks, batchPos);
+  };
+  for (;;) {
+    let body: Opened | undefined;
+    try {
+      body = await source.open(received, opts.signal);
+      if (body.start !== received) {
+        if (body.start !== 0) throw new RetryableError(`${source.describe} returned bytes from ${body.start}, asked for ${received}`);
+        // The server ignored our Range and sent everything: the hash must start over too.
+        opts.log.warn('server ignored the range request; restarting the download', { source: source.describe, had: received });
+        hash = createHash('sha256');
+        received = 0;
+        await opts.sink?.reset();
+      }
+      if (body.totalSize !== undefined) {
+        total = body.totalSize;
+        checkSize(total, opts.maxBytes, source.describe, 'announced by the server');
+      }
+      batchPos = received;
+      for await (const chunk of body.body) {
+        if (opts.maxBytes !== undefined && received + chunk.byteLength > opts.maxBytes) {
+          checkSize(received + chunk.byteLength, opts.maxBytes, source.describe, 'received so far');
+        }
+        hash.update(chunk);
+        batch.push(chunk);
+        batchBytes += chunk.byteLength;
+        received += chunk.byteLength;
+        failures = 0; // progress: the next failure starts a fresh backoff sequence
+        if (batchBytes >= WRITE_BATCH) {
+          await flush();
+          batchPos = received;
+        }
+        opts.onProgress?.(received, total);
+      }
+      await flush();
+      if (total !== undefined && received < total) {
+        throw new RetryableError(`${source.describe}: connection ended after ${received} of ${total} bytes`);
+      }
+      return { hex: hash.digest('hex'), bytes: received };
+    } catch (e) {
+      body?.destroy();
+      // Bytes already hashed must reach the sink, so a resume continues exactly after them.
+      await flush();
+      failures = await onFailure(e, failures, opts, source.describe);
+    }
+  }
+}
+
+async function parallel(source: Source, size: number, opts: DownloadOptions): Promise<DownloadResult> {
+  const readRange = source.readRange!.bind(source);
+  const hash = createHash('sha256');
+  const parts = Math.ceil(size / opts.partSize);
+  // Stop sibling parts as soon as one fails for good.
+  const ctl = new AbortController();
+  const signal = AbortSignal.any([opts.signal, ctl.signal]);
+  const partOpts: DownloadOptions = { ...opts, signal };
+
+  async function fetchPart(i: number): Promise<Buffer> {
+    const start = i * opts.partSize;
+    const end = Math.min(size, start + opts.partSize);
+    const buf = Buffer.allocUnsafe(end - start);
+    let got = 0;
+    let failures = 0;
+    for (;;) {
+      let body: Opened | undefined;
+      try {
+        body = await readRange(start + got, end, signal);
+        if (body.start !== start + got) throw new RetryableError(`${source.describe} returned bytes from ${body.start}, asked for ${start + got}`);
+        if (body.totalSize !== undefined && body.totalSize !== size) {
+          throw new ModelpinError('MODELPIN_E_FETCH_NETWORK', `${source.describe} changed size during the download (${size} → ${body.totalSize})`, {
+            hint: 'pin the object with ?versionId= so its bytes cannot change',
+          });
+        }
+        for await (const chunk of body.body) {
+          if (got + chunk.byteLength > end - start) throw new RetryableError(`${source.describe} sent more bytes than the range asked for`);
+          buf.set(chunk, got);
+          got += chunk.byteLength;
+          failures = 0;
+        }
+        if (got < end - start) throw new RetryableError(`${source.describe}: range ${start}-${end - 1} ended after ${got} bytes`);
+        return buf;
+      } catch (e) {
+        body?.destroy();
+        failures = await onFailure(e, failures, partOpts, source.describe);
+      }
+    }
+  }
+
+  const inflight = new Map<number, Promise<Buffer>>();
+  let next = 0;
+  let done = 0;
+  try {
+    for (let i = 0; i < parts; i++) {
+      // A bounded window: never more than `concurrency` parts downloading or waiting to be hashed.
+      while (next < parts && next < i + opts.concurrency) {
+        const p = fetchPart(next);
+        p.catch(() => {}); // observed below, in order; avoid unhandled-rejection noise meanwhile
+        inflight.set(next, p);
+        next++;
+      }
+      const buf = await inflight.get(i)!;
+      inflight.delete(i);
+      hash.update(buf);
+      await opts.sink?.write([buf], i * opts.partSize);
+      done += buf.byteLength;
+      opts.onProgress?.(done, size);
+    }
+  } catch (e) {
+    ctl.abort();
+    throw e;
+  }
+  return { hex: hash.digest('hex'), bytes: done };
+}

@@ -1,0 +1,364 @@
+// fetchArtifact: the one code path that brings a pinned artifact into a pod — what
+// `modelpin fetch` runs as an init container and what `modelpin serve` runs at start.
+//   cache hit  → confirm (stat + size, or re-hash) → (signature marker) → done, no network
+//   cache miss → stream from the source into tmp/, hashing in the same pass → compare digest →
+//                verify signature → fsync + rename to sha256/<hex> → extract tar (temp dir + rename)
+// Nothing that failed verification is ever renamed into a trusted name.
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatArtifactUri, parseArtifactUri, redactUserInfo, type ArtifactRef } from '../../src/artifact-uri.js';
+import { formatDigest, parseDigest } from '../../src/digest.js';
+import { ModelpinError } from '../../src/errors.js';
+import { DEFAULT_ARCHIVE_LIMITS, extractArchive, type ArchiveLimits } from '../archive/extract.js';
+import {
+  blobPath,
+  cacheLayout,
+  createTempBlob,
+  createTempDir,
+  ensureCache,
+  extractedPath,
+  fileSize,
+  sweepTemp,
+  writeAtomic,
+  type CacheLayout,
+  type CacheVerify,
+} from '../cache/index.js';
+import { silentLogger, type Logger } from '../log.js';
+import { createProgress } from '../progress.js';
+import { openSource } from '../sources/index.js';
+import type { Source, SourceContext } from '../sources/types.js';
+import { sha256File } from '../verify/hash-file.js';
+import { decodeSignature, loadPublicKey, verifyFileSignature, type PublicKeyInfo } from '../verify/signature.js';
+import { download, type Sink } from './download.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+
+export type { CacheVerify } from '../cache/index.js';
+export type { ArchiveLimits } from '../archive/extract.js';
+export type { RetryPolicy } from './retry.js';
+
+export interface FetchOptions {
+  uri: string;
+  /** sha256:<64 hex>: the pin. */
+  digest: string;
+  format?: 'onnx' | 'tar';
+  /** Path of the .onnx inside a tar (default model.onnx). */
+  entry?: string;
+  /** Expected size in bytes: bigger downloads are refused early. */
+  size?: number;
+  cacheDir: string;
+  credentialsDir?: string;
+  caFile?: string;
+  /** Detached signature location; default `<uri>.sig`. Only checked with publicKeyPath. */
+  signatureUri?: string;
+  /** PEM public key (ECDSA P-256 or Ed25519); enables the signature check. */
+  publicKeyPath?: string;
+  /** Environment for credentials and tuning (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+  /** Progress bar on a TTY / periodic log lines otherwise (default 'auto'); false = silent. */
+  progress?: boolean | 'auto';
+  signal?: AbortSignal;
+  /** Whole fetch, retries included (default 30 min; env MODELPIN_FETCH_TIMEOUT_SECONDS). */
+  totalTimeoutMs?: number;
+  // ---- tuning (defaults suit pods; tests and benchmarks override) ------------------------
+  /** Ranged-GET part size in bytes (default 8 MiB; env MODELPIN_FETCH_PART_SIZE). */
+  partSize?: number;
+  /** Parallel ranged GETs (default 4; env MODELPIN_FETCH_CONCURRENCY). */
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  /** No bytes for this long = transient failure (default 60 s; env MODELPIN_FETCH_IDLE_TIMEOUT_SECONDS). */
+  idleTimeoutMs?: number;
+  /** How a cache hit is confirmed (default 'size'; env MODELPIN_CACHE_VERIFY=size|rehash). */
+  cacheVerify?: CacheVerify;
+  /** env MODELPIN_ARCHIVE_MAX_ENTRIES / MODELPIN_ARCHIVE_MAX_BYTES. */
+  archiveLimits?: Partial<ArchiveLimits>;
+}
+
+export interface FetchResult {
+  /** What `modelpin fetch` prints: the model file, or for tar the extracted directory. */
+  path: string;
+  /** The .onnx to load: `path`, or `<dir>/<entry>` for tar. */
+  modelFile: string;
+  digest: string;
+  /** Size of the artifact in bytes. */
+  bytes: number;
+  /** Bytes transferred by this call (0 on a cache hit). */
+  downloadedBytes: number;
+  cached: boolean;
+  durationMs: number;
+}
+
+export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+export const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_TOTAL_TIMEOUT_MS = 30 * 60_000;
+const SIGNATURE_MAX_BYTES = 64 * 1024;
+
+function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new ModelpinError('MODELPIN_E_SERVE_CONFIG', `${name}="${v}" is not a positive number`, { hint: `unset ${name} or give a positive number` });
+  }
+  return n;
+}
+
+interface Resolved {
+  hex: string;
+  ref: ArtifactRef;
+  format: 'onnx' | 'tar';
+  entry: string;
+  cache: CacheLayout;
+  ctx: SourceContext;
+  log: Logger;
+  signal: AbortSignal;
+  partSize: number;
+  concurrency: number;
+  retry: RetryPolicy;
+  cacheVerify: CacheVerify;
+  limits: ArchiveLimits;
+  progress: boolean | 'auto';
+}
+
+function resolveOptions(opts: FetchOptions): Resolved {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? silentLogger;
+  const hex = parseDigest(opts.digest, { path: '--digest' }).hex;
+  const ref = parseArtifactUri(opts.uri, { path: '--uri' });
+  const format = opts.format ?? 'onnx';
+  if (format !== 'onnx' && format !== 'tar') throw new ModelpinError('MODELPIN_E_USAGE', `--format must be onnx or tar, not "${String(format)}"`);
+  if (opts.size !== undefined && (!Number.isSafeInteger(opts.size) || opts.size < 0)) {
+    throw new ModelpinError('MODELPIN_E_USAGE', `--size must be a whole number of bytes, not "${opts.size}"`);
+  }
+  const cacheVerify = opts.cacheVerify ?? ((env.MODELPIN_CACHE_VERIFY as CacheVerify | undefined) || 'size');
+  if (cacheVerify !== 'size' && cacheVerify !== 'rehash') {
+    throw new ModelpinError('MODELPIN_E_SERVE_CONFIG', `MODELPIN_CACHE_VERIFY must be "size" or "rehash", not "${String(cacheVerify)}"`);
+  }
+  const timeoutMs = opts.totalTimeoutMs ?? (envNumber(env, 'MODELPIN_FETCH_TIMEOUT_SECONDS') ?? DEFAULT_TOTAL_TIMEOUT_MS / 1000) * 1000;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const idle = opts.idleTimeoutMs ?? (envNumber(env, 'MODELPIN_FETCH_IDLE_TIMEOUT_SECONDS') ?? 60) * 1000;
+  const retries = envNumber(env, 'MODELPIN_FETCH_RETRIES');
+  return {
+    hex,
+    ref,
+    format,
+    entry: opts.entry ?? 'model.onnx',
+    cache: cacheLayout(opts.cacheDir),
+    ctx: {
+      env,
+      log,
+      ...(opts.credentialsDir ? { credentialsDir: opts.credentialsDir } : {}),
+      ...(opts.caFile ? { caFile: opts.caFile } : {}),
+      idleTimeoutMs: idle,
+    },
+    log,
+    signal,
+    partSize: Math.floor(opts.partSize ?? envNumber(env, 'MODELPIN_FETCH_PART_SIZE') ?? DEFAULT_PART_SIZE),
+    concurrency: Math.floor(opts.concurrency ?? envNumber(env, 'MODELPIN_FETCH_CONCURRENCY') ?? DEFAULT_CONCURRENCY),
+    retry: { ...DEFAULT_RETRY, ...(retries === undefined ? {} : { retries }), ...opts.retry },
+    cacheVerify,
+    limits: {
+      maxEntries: opts.archiveLimits?.maxEntries ?? envNumber(env, 'MODELPIN_ARCHIVE_MAX_ENTRIES') ?? DEFAULT_ARCHIVE_LIMITS.maxEntries,
+      maxBytes: opts.archiveLimits?.maxBytes ?? envNumber(env, 'MODELPIN_ARCHIVE_MAX_BYTES') ?? DEFAULT_ARCHIVE_LIMITS.maxBytes,
+    },
+    progress: opts.progress ?? 'auto',
+  };
+}
+
+export async function fetchArtifact(opts: FetchOptions): Promise<FetchResult> {
+  const t0 = performance.now();
+  const r = resolveOptions(opts);
+  const log = r.log.child({ uri: redactUserInfo(opts.uri), digest: formatDigest(r.hex) });
+  const key = opts.publicKeyPath ? await loadKey(opts.publicKeyPath) : undefined;
+  if (!key && opts.signatureUri) {
+    throw new ModelpinError('MODELPIN_E_SIGNATURE', '--signature-uri is set but --public-key is not, so the signature cannot be checked', {
+      hint: 'pass the PEM public key with --public-key (or drop --signature-uri)',
+    });
+  }
+  await ensureCache(r.cache);
+  await sweepTemp(r.cache, log);
+
+  const blob = blobPath(r.cache, r.hex);
+  const marker = key ? join(r.cache.signatures, `${r.hex}.${key.fingerprint}`) : undefined;
+  const finish = (path: string, bytes: number, downloaded: number, cached: boolean): FetchResult => {
+    const modelFile = r.format === 'tar' ? join(path, r.entry) : path;
+    const res = { path, modelFile, digest: formatDigest(r.hex), bytes, downloadedBytes: downloaded, cached, durationMs: performance.now() - t0 };
+    log.info(cached ? 'artifact found in cache' : 'artifact fetched and verified', { path, bytes, cached, durationMs: Math.round(res.durationMs) });
+    return res;
+  };
+
+  // ---- cache hit ------------------------------------------------------------------------
+  let size = await confirmCached(r, blob, opts.size, log);
+  const signedOk = async () => marker === undefined || (await fileSize(marker)) !== undefined;
+  if (r.format === 'tar' && r.cacheVerify === 'size') {
+    const dir = extractedPath(r.cache, r.hex);
+    if ((await fileSize(join(dir, r.entry))) !== undefined && (await signedOk())) return finish(dir, size ?? 0, 0, true);
+  }
+  if (size !== undefined && (await signedOk())) {
+    if (r.format === 'onnx') return finish(blob, size, 0, true);
+    return finish(await extract(r, blob), size, 0, true);
+  }
+
+  // ---- signature first (small), so a missing .sig fails before a long download ---------
+  const signature = key ? await fetchSignature(r, opts, log) : undefined;
+
+  let downloaded = 0;
+  if (size === undefined) {
+    const source = await openSource(r.ref, r.ctx);
+    const tmp = await createTempBlob(r.cache, r.hex);
+    const progress = createProgress({ mode: r.progress, log, label: 'fetch' });
+    try {
+      log.info('fetching artifact', { source: source.describe });
+      const got = await download(source, {
+        signal: r.signal,
+        retry: r.retry,
+        log,
+        sink: tmp,
+        ...(opts.size === undefined ? {} : { maxBytes: opts.size }),
+        partSize: r.partSize,
+        concurrency: r.concurrency,
+        onProgress: (b, t) => progress.update(b, t),
+      });
+      progress.done();
+      if (got.hex !== r.hex) {
+        throw new ModelpinError(
+          'MODELPIN_E_DIGEST_MISMATCH',
+          `${source.describe}: expected ${formatDigest(r.hex)}, got ${formatDigest(got.hex)} (${got.bytes} bytes); nothing was cached`,
+          { hint: 'the artifact changed or was tampered with; if the change is intended, re-pin it with `modelpin lock`' },
+        );
+      }
+      if (key && signature) await verifyFileSignature(tmp.path, signature.bytes, key, { artifact: source.describe, signature: signature.describe });
+      await tmp.commit();
+      downloaded = got.bytes;
+      size = got.bytes;
+    } catch (e) {
+      await tmp.discard();
+      throw e;
+    } finally {
+      progress.done();
+      await source.close().catch(() => {});
+    }
+  } else if (key && signature) {
+    // Cached artifact, but never verified with this key.
+    await verifyFileSignature(blob, signature.bytes, key, { artifact: formatArtifactUri(r.ref), signature: signature.describe });
+  }
+  if (marker !== undefined) await writeAtomic(r.cache, marker, `${signature?.describe ?? ''}\n`);
+  const path = r.format === 'tar' ? await extract(r, blob) : blob;
+  return finish(path, size, downloaded, downloaded === 0);
+}
+
+/** Size of a usable cache entry, or undefined (absent, or evicted because it failed re-hash). */
+async function confirmCached(r: Resolved, blob: string, expectedSize: number | undefined, log: Logger): Promise<number | undefined> {
+  const size = await fileSize(blob);
+  if (size === undefined) return undefined;
+  let bad: string | undefined;
+  if (expectedSize !== undefined && size !== expectedSize) bad = `size ${size} differs from the expected ${expectedSize}`;
+  else if (r.cacheVerify === 'rehash') {
+    const { hex } = await sha256File(blob);
+    if (hex !== r.hex) bad = `content hashes to sha256:${hex}`;
+  }
+  if (bad === undefined) return size;
+  log.warn('evicting a corrupt cache entry', { path: blob, reason: bad });
+  await rm(blob, { force: true });
+  await rm(extractedPath(r.cache, r.hex), { recursive: true, force: true });
+  return undefined;
+}
+
+async function extract(r: Resolved, blob: string): Promise<string> {
+  const dest = extractedPath(r.cache, r.hex);
+  if (r.cacheVerify === 'size' && (await fileSize(join(dest, r.entry))) !== undefined) return dest;
+  // Re-extract from the verified blob (rehash mode, or a previous extraction lacks the entry).
+  await rm(dest, { recursive: true, force: true });
+  const tmpDir = await createTempDir(r.cache, r.hex);
+  return extractArchive(blob, { tmpDir, dest, entry: r.entry, limits: r.limits, describe: formatArtifactUri(r.ref) });
+}
+
+async function loadKey(path: string): Promise<PublicKeyInfo> {
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ModelpinError('MODELPIN_E_SIGNATURE', `cannot read the public key ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+      hint: 'mount the signing public-key Secret and pass the file with --public-key',
+    });
+  }
+  return loadPublicKey(pem, path);
+}
+
+/** `<uri>.sig` next to the artifact (S3: key + .sig, without the artifact's versionId). */
+export function defaultSignatureUri(ref: ArtifactRef): string {
+  switch (ref.scheme) {
+    case 'file':
+      return `${formatArtifactUri(ref)}.sig`;
+    case 'http':
+    case 'https': {
+      const u = new URL(ref.url);
+      u.pathname += '.sig';
+      return u.toString();
+    }
+    case 's3':
+      return formatArtifactUri({ scheme: 's3', bucket: ref.bucket, key: `${ref.key}.sig` });
+    case 'models':
+      throw new ModelpinError('MODELPIN_E_SIGNATURE', `${formatArtifactUri(ref)} has no default signature location`, {
+        hint: 'pass --signature-uri (spec.model.signature) pointing at the .sig file',
+      });
+  }
+}
+
+async function fetchSignature(r: Resolved, opts: FetchOptions, log: Logger): Promise<{ bytes: Buffer; describe: string }> {
+  const uri = opts.signatureUri ?? defaultSignatureUri(r.ref);
+  const ref = parseArtifactUri(uri, { path: '--signature-uri' });
+  const chunks: Buffer[] = [];
+  const sink: Sink = {
+    async write(cs) {
+      for (const c of cs) chunks.push(Buffer.from(c));
+    },
+    async reset() {
+      chunks.length = 0;
+    },
+  };
+  let source: Source | undefined;
+  try {
+    source = await openSource(ref, r.ctx);
+    await download(source, { signal: r.signal, retry: r.retry, log, sink, maxBytes: SIGNATURE_MAX_BYTES, partSize: r.partSize, concurrency: 1 });
+  } catch (e) {
+    if (e instanceof ModelpinError && (e.code === 'MODELPIN_E_FETCH_NOT_FOUND' || e.code === 'MODELPIN_E_SIZE_EXCEEDED')) {
+      throw new ModelpinError('MODELPIN_E_SIGNATURE', `signature ${redactUserInfo(uri)} is missing or unusable: ${e.message}`, {
+        hint: 'sign the artifact (`cosign sign-blob --key cosign.key <file> --output-signature <file>.sig`) and upload the .sig next to it, or set --signature-uri',
+        cause: e,
+      });
+    }
+    throw e;
+  } finally {
+    await source?.close().catch(() => {});
+  }
+  const describe = source?.describe ?? uri;
+  return { bytes: decodeSignature(Buffer.concat(chunks).toString('utf8'), describe), describe };
+}
+
+/** Stream an artifact through SHA-256 without caching it (`modelpin lock`). */
+export async function digestOf(
+  uri: string,
+  opts: { credentialsDir?: string; caFile?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal; log?: Logger; totalTimeoutMs?: number } = {},
+): Promise<{ digest: string; size: number }> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? silentLogger;
+  const ref = parseArtifactUri(uri, { path: 'uri' });
+  const timeout = AbortSignal.timeout(opts.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const source = await openSource(ref, {
+    env,
+    log,
+    ...(opts.credentialsDir ? { credentialsDir: opts.credentialsDir } : {}),
+    ...(opts.caFile ? { caFile: opts.caFile } : {}),
+  });
+  try {
+    const partSize = envNumber(env, 'MODELPIN_FETCH_PART_SIZE') ?? DEFAULT_PART_SIZE;
+    const concurrency = envNumber(env, 'MODELPIN_FETCH_CONCURRENCY') ?? DEFAULT_CONCURRENCY;
+    const got = await download(source, { signal, retry: DEFAULT_RETRY, log, partSize, concurrency });
+    return { digest: formatDigest(got.hex), size: got.bytes };
+  } finally {
+    await source.close().catch(() => {});
+  }
+}
