@@ -70,54 +70,41 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
     const kubeVersion =
       argo.kubeVersion ?? (args['kube-version'] !== undefined ? parseKubeVersion(args['kube-version'], '--kube-version') : DEFAULT_KUBE_VERSION);
 
-    const [{ readSpecFile }, { parseSpec }, { render }, { serialize }] = await Promise.all([
-      import('../spec-file.js'),
-      import('../../spec/parse.js'),
-      import('../../render/render.js'),
-      import('../../render/serialize.js'),
-    ]);
+    const [{ readSpecFile }, { renderText }] = await Promise.all([import('../spec-file.js'), import('../../render/pipeline.js')]);
     const { file, text } = await readSpecFile(args.path);
-    const parsed = parseSpec(text, { file, ...(cluster === undefined ? {} : { cluster }), allowUnpinned: resolve });
-    let spec = parsed.spec;
-    let resolvedAtRender = false;
-    if (resolve && spec.spec.model.digest === undefined) {
-      const { resolveForRender } = await import('../pin/resolve.js');
-      const os = await import('node:os');
-      const path = await import('node:path');
-      const pin = await resolveForRender(spec, {
-        cacheDir: process.env.MODELPIN_CACHE_DIR ?? path.join(os.tmpdir(), 'modelpin-render-cache'),
-        maxDownloadBytes: resolveMaxBytes(process.env.MODELPIN_RESOLVE_MAX_BYTES, ModelpinError),
-        env: process.env,
-      });
-      const model = { ...spec.spec.model, uri: pin.uri, digest: pin.digest, ...(pin.size === undefined ? {} : { size: pin.size }) };
-      spec = { ...spec, spec: { ...spec.spec, model } };
-      resolvedAtRender = true;
-    }
-
-    const result = render(spec, {
+    const result = await renderText(text, {
+      file,
       kubeVersion,
+      ...(cluster === undefined ? {} : { cluster }),
       ...(namespace === undefined ? {} : { namespace }),
       ...(argo.appName === undefined ? {} : { appName: argo.appName }),
-      ...(cluster === undefined ? {} : { cluster }),
-      ...(resolvedAtRender ? { resolvedAtRender } : {}),
+      strict,
+      format: args.output,
+      ...(resolve ? { resolve: async (spec) => resolvePin(spec) } : {}),
     });
-
-    // The parser and render may both notice the same thing (e.g. an unpinned image): report it once.
-    const seen = new Set<string>();
-    const warnings = [...parsed.warnings, ...result.warnings].filter((w) => {
-      const key = `${w.code}\u0000${w.path ?? ''}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
-    if (warnings.length > 0) {
-      if (strict) throw ModelpinError.fromProblems(warnings.map((w) => ({ ...w, hint: `${w.hint ?? ''}${w.hint ? '; ' : ''}(an error because strict is set)` })));
-      process.stderr.write(`modelpin: warning: ${formatError(ModelpinError.fromProblems(warnings)).replace(/\n(?!  fix:)/g, '\nmodelpin: warning: ')}\n`);
+    if (result.warnings.length > 0) {
+      const text = formatError(ModelpinError.fromProblems([...result.warnings]));
+      process.stderr.write(text.split('\n').map((l) => (l.startsWith('  ') ? l : `modelpin: warning: ${l}`)).join('\n') + '\n');
     }
-    const out = serialize(result.objects, args.output);
+    const out = result.output;
     await new Promise<void>((resolveWrite, reject) => process.stdout.write(out, (e) => (e ? reject(e) : resolveWrite())));
   }),
 };
+
+/** Render-time resolution: network I/O, only when the user asked for it (parameter resolve=true). */
+async function resolvePin(spec: import('../../spec/types.js').ModelDeployment) {
+  const [{ resolveForRender }, os, path, { ModelpinError }] = await Promise.all([
+    import('../pin/resolve.js'),
+    import('node:os'),
+    import('node:path'),
+    import('../../errors.js'),
+  ]);
+  return resolveForRender(spec, {
+    cacheDir: process.env.MODELPIN_CACHE_DIR ?? path.join(os.tmpdir(), 'modelpin-render-cache'),
+    maxDownloadBytes: resolveMaxBytes(process.env.MODELPIN_RESOLVE_MAX_BYTES, ModelpinError),
+    env: process.env,
+  });
+}
 
 function resolveMaxBytes(v: string | undefined, E: typeof import('../../errors.js').ModelpinError): number {
   if (v === undefined || v === '') return DEFAULT_RESOLVE_MAX_BYTES;

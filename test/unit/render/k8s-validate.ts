@@ -1,0 +1,23 @@
+// Schema validation of rendered objects with kubernetes-models: construct the model class for the
+// object's kind and call validate(), which throws on any schema violation (unknown fields included).
+import { AnalysisTemplate, Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { Service, ServiceAccount } from 'kubernetes-models/v1';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const MODELS: Record<string, new (data: any) => { validate(): void }> = {
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/Service': Service,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'apps/v1/Deployment': Deployment,
+  'argoproj.io/v1alpha1/Rollout': Rollout,
+  'argoproj.io/v1alpha1/AnalysisTemplate': AnalysisTemplate,
+};
+
+export function validateObject(obj: Record<string, unknown>): void {
+  const key = `${String(obj.apiVersion)}/${String(obj.kind)}`;
+  const Model = MODELS[key];
+  if (!Model) throw new Error(`no schema model for ${key}`);
+  new Model(obj).validate();
+}
