@@ -163,6 +163,7 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
   const readRange = source.readRange!.bind(source);
   const hash = createHash('sha256');
   const parts = Math.ceil(size / opts.partSize);
+  opts.log.debug('parallel ranged download', { source: source.describe, size, parts, partSize: opts.partSize, concurrency: opts.concurrency });
   // Stop sibling parts as soon as one fails for good.
   const ctl = new AbortController();
   const signal = AbortSignal.any([opts.signal, ctl.signal]);
