@@ -288,7 +288,9 @@ const deploymentSpecSchema = obj('Spec', 'What to deploy and how.', deploymentSp
 export const overlaySchema: JsonSchema = {
   ...partialOf(deploymentSpecSchema),
   title: 'Cluster overlay',
-  description: 'Per-cluster override of spec, deep-merged over it: objects merge, arrays and scalars replace, null deletes a key.',
+  description: 'Per-cluster override of spec, deep-merged over it: objects merge, arrays and scalars replace, null deletes a key. Empty = no overrides.',
+  // `staging:` with nothing under it is a cluster that uses the base as is.
+  type: ['object', 'null'],
 };
 
 export const specSchema: JsonSchema = {
