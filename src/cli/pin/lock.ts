@@ -1,0 +1,118 @@
+// `modelpin lock`: resolve the spec's model reference to an immutable URI + digest + size, check
+// the promotion gates, and write the pin into the spec file in place (comments and layout kept,
+// atomic rename, so an interrupted or failing lock never leaves a half-written spec).
+import { chmod, open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ModelpinError } from '../../errors.js';
+import { applySpecEdits } from '../../spec/edit.js';
+import { evaluateGates, formatGateResults, type GateEvaluation } from '../../pin/gates.js';
+import { formatChanges, lockSource, planLock, TRACK_ANNOTATION, type FieldChange } from '../../pin/plan.js';
+import type { ModelDeployment } from '../../spec/types.js';
+import type { Logger } from '../../../sidecar/log.js';
+import { mlflowClientFor, resolveArtifact, type Resolution } from './artifact.js';
+
+export interface LockOptions {
+  path: string;
+  check?: boolean;
+  /** Resolve this reference instead of the spec's (e.g. to follow another alias); it becomes tracked. */
+  uri?: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  credentialsDir?: string;
+  caFile?: string;
+}
+
+export interface LockResult {
+  file: string;
+  changed: boolean;
+  changes: readonly FieldChange[];
+  resolution: Resolution;
+  gates?: GateEvaluation;
+}
+
+export async function lockSpecFile(opts: LockOptions): Promise<LockResult> {
+  const [{ readSpecFile }, { parseSpec }] = await Promise.all([import('../spec-file.js'), import('../../spec/parse.js')]);
+  const { file, text } = await readSpecFile(opts.path);
+  const { spec } = parseSpec(text, { file, allowUnpinned: true });
+  const m = spec.spec.model;
+  const track = spec.metadata.annotations?.[TRACK_ANNOTATION];
+  const current = { uri: m.uri, ...(m.digest ? { digest: m.digest } : {}), ...(m.size !== undefined ? { size: m.size } : {}), ...(track ? { track } : {}) };
+  const source = lockSource(current, opts.uri);
+
+  const deps = {
+    env: opts.env,
+    log: opts.log,
+    ...(opts.credentialsDir ? { credentialsDir: opts.credentialsDir } : {}),
+    ...(opts.caFile ? { caFile: opts.caFile } : {}),
+    ...(spec.spec.gates?.mlflow ? { trackingUri: spec.spec.gates.mlflow.trackingUri } : {}),
+  };
+  const resolution = await resolveArtifact(source, deps);
+  // Gates run on every lock, --check included: a digest typed in by hand gets no free pass.
+  const gates = await checkGates(spec, resolution, deps);
+
+  const plan = planLock(current, source, { uri: resolution.uri, digest: resolution.digest, ...(resolution.size === undefined ? {} : { size: resolution.size }) });
+  if (plan.changes.length === 0) return { file, changed: false, changes: [], resolution, ...(gates ? { gates } : {}) };
+  if (opts.check) {
+    throw new ModelpinError('MODELPIN_E_LOCK_STALE', `the pin in ${file} is ${m.digest ? 'out of date' : 'missing'}:\n${formatChanges(plan.changes)}`, {
+      hint: `run \`modelpin lock ${opts.path}\` and commit the result`,
+      location: { file, path: 'spec.model' },
+    });
+  }
+  const next = applySpecEdits(text, plan.edits, file);
+  await writeAtomically(file, next);
+  return { file, changed: true, changes: plan.changes, resolution, ...(gates ? { gates } : {}) };
+}
+
+/** Promotion gates against the run behind the version (or provenance.mlflowRunId). Fails closed. */
+export async function checkGates(
+  spec: ModelDeployment,
+  resolution: Pick<Resolution, 'runId' | 'uri'>,
+  deps: { env: NodeJS.ProcessEnv; credentialsDir?: string; caFile?: string },
+): Promise<GateEvaluation | undefined> {
+  const gate = spec.spec.gates?.mlflow;
+  if (!gate) return undefined;
+  const runId = resolution.runId ?? spec.spec.model.provenance?.mlflowRunId;
+  let metrics: Record<string, number> | undefined;
+  let why = '';
+  if (runId === undefined) {
+    why = `${resolution.uri} has no MLflow run (register the version with a run_id, or set spec.model.provenance.mlflowRunId)`;
+  } else {
+    const client = await mlflowClientFor(deps, gate.trackingUri);
+    try {
+      metrics = (await client.getRun(runId)).metrics;
+    } catch (e) {
+      const { MlflowApiError } = await import('../../../sidecar/sources/mlflow.js');
+      if (!(e instanceof MlflowApiError && e.errorCode === 'RESOURCE_DOES_NOT_EXIST')) throw e;
+      why = `MLflow run ${runId} does not exist on ${gate.trackingUri}`;
+    }
+  }
+  const evaluation = evaluateGates(gate.metrics, metrics);
+  if (!evaluation.ok) {
+    throw new ModelpinError(
+      'MODELPIN_E_GATE_FAILED',
+      `promotion gate failed for ${resolution.uri}${runId ? ` (run ${runId})` : ''}; refusing to pin${why ? `: ${why}` : ''}\n${formatGateResults(evaluation.results)}`,
+      { hint: 'pin a model version whose run meets spec.gates.mlflow.metrics, or change the thresholds in a reviewed commit', location: { path: 'spec.gates.mlflow.metrics' } },
+    );
+  }
+  return evaluation;
+}
+
+/** temp file in the same directory + rename: readers see the old or the new file, never half. */
+export async function writeAtomically(file: string, text: string): Promise<void> {
+  const tmp = join(dirname(file), `.${basename(file)}.modelpin-${process.pid}-${Date.now()}.tmp`);
+  const mode = (await stat(file).catch(() => undefined))?.mode;
+  try {
+    const fh = await open(tmp, 'wx');
+    try {
+      await fh.writeFile(text);
+      await fh.sync(); // the new content is on disk before the rename makes it visible
+    } finally {
+      await fh.close();
+    }
+    if (mode !== undefined) await chmod(tmp, mode & 0o7777);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new ModelpinError('MODELPIN_E_INTERNAL', `could not write ${file}: ${(e as Error).message}; the original file is unchanged`, { cause: e });
+  }
+}
