@@ -28,8 +28,9 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** Settings found in Argo CD's environment; absent keys were not set there (flags may fill them). */
 export function settingsFromArgoEnv(env: Env): RenderSettings {
-  const fromEnv = fromPluginEnv(env);
-  const fromParams = env.ARGOCD_APP_PARAMETERS === undefined ? {} : parseAppParameters(env.ARGOCD_APP_PARAMETERS);
+  // Empty values mean "not set" and must not hide a lower-precedence source.
+  const fromEnv = nonEmpty(fromPluginEnv(env));
+  const fromParams = nonEmpty(env.ARGOCD_APP_PARAMETERS === undefined ? {} : parseAppParameters(env.ARGOCD_APP_PARAMETERS));
   const merged = { ...fromEnv, ...fromParams };
   const out: RenderSettings = settingsFromStrings(merged, (name) =>
     name in fromParams ? `ARGOCD_APP_PARAMETERS parameter "${name}"` : `ARGOCD_ENV_${fromEnv[name] === undefined ? name : envNameOf(env, name)}`,
@@ -102,7 +103,7 @@ export function parseAppParameters(json: string): Record<string, string> {
     if (typeof o.name !== 'string' || o.name === '') throw bad(`element ${i} has no "name"`);
     const name = o.name;
     if (!isKnown(name)) throw bad(`unknown parameter "${name}"`);
-    if ('array' in o || 'map' in o) throw bad(`parameter "${name}" must be a string, not an ${'array' in o ? 'array' : 'map'}`);
+    if ('array' in o || 'map' in o) throw bad(`parameter "${name}" must be a string, not ${'array' in o ? 'an array' : 'a map'}`);
     if (typeof o.string !== 'string') throw bad(`parameter "${name}" has no string value`);
     if (name in out && out[name] !== o.string) throw bad(`parameter "${name}" is given twice with different values`);
     out[name] = o.string;
@@ -125,6 +126,10 @@ function fromPluginEnv(env: Env): Record<string, string> {
     out[name] = value;
   }
   return out;
+}
+
+function nonEmpty(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ''));
 }
 
 function envNameOf(env: Env, name: string): string {
