@@ -69,7 +69,7 @@ describe('plugin/install (kustomize)', () => {
     expectCmpContainer(c, 'modelpin-cmp-plugin', 'plugin.yaml');
     const vols = Object.fromEntries((dep.spec.template.spec.volumes as Any[]).map((v) => [v.name, v]));
     expect(vols['modelpin-cmp-plugin'].configMap.name).toBe(cm.metadata.name);
-    const tmp = (c.volumeMounts as Any[]).find((m) => m.mountPath === '/tmp');
+    const tmp = (c.volumeMounts as Any[]).find((m) => m.mountPath === '/tmp')!;
     expect(vols[tmp.name].emptyDir).toBeDefined();
   });
 
@@ -100,7 +100,7 @@ describe('plugin/install (kustomize)', () => {
       const spec = deps[0]!.spec.template.spec;
       expect((spec.containers as Any[]).map((c) => c.name)).toEqual(['modelpin', 'argocd-repo-server']);
       expect((spec.volumes as Any[]).map((v) => v.name).sort()).toEqual(['modelpin-cmp-plugin', 'modelpin-cmp-tmp', 'plugins', 'tmp', 'var-files']);
-      expectCmpContainer((spec.containers as Any[])[0], 'modelpin-cmp-plugin', 'plugin.yaml');
+      expectCmpContainer((spec.containers as Any[])[0]!, 'modelpin-cmp-plugin', 'plugin.yaml');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
