@@ -7,7 +7,16 @@ import { isPlainObject } from './merge.js';
 import type { PathSeg } from './source.js';
 
 const AWS_KEY_ID_RE = /(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/;
-const USERINFO_RE = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s@]+@/i;
+// user:password@ in any URI; a bare user@ only where it would be a token (https://<token>@host),
+// not in ssh://git@github.com/... provenance links.
+const USERINFO_RE = /^([a-z][a-z0-9+.-]*):\/\/([^/?#\s@]+)@/i;
+const TOKEN_USERINFO_SCHEMES = new Set(['http', 'https', 's3', 'models', 'file']);
+
+function hasUserinfoCredential(s: string): boolean {
+  const m = USERINFO_RE.exec(s);
+  if (!m) return false;
+  return m[2]!.includes(':') || TOKEN_USERINFO_SCHEMES.has(m[1]!.toLowerCase());
+}
 
 const SECRET_WORDS = new Set(['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'credential', 'credentials']);
 // A trailing word that makes the name a reference to a secret rather than the secret itself.
@@ -47,7 +56,7 @@ export function scanCredentials(value: unknown, loc: Locator, file: string): Pro
   const visit = (v: unknown, path: PathSeg[]): void => {
     if (typeof v === 'string') {
       if (AWS_KEY_ID_RE.test(v)) report(path, 'this value contains an AWS access key id (AKIA…/ASIA…); credentials do not belong in the spec');
-      else if (USERINFO_RE.test(v)) report(path, 'this URI carries credentials in its user part (user:password@); credentials do not belong in the spec');
+      else if (hasUserinfoCredential(v)) report(path, 'this URI carries credentials in its user part (user:password@); credentials do not belong in the spec');
       return;
     }
     if (Array.isArray(v)) {

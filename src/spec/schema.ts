@@ -147,7 +147,13 @@ const modelSection = obj(
       uri: str('Signature URI', 'Where the base64 signature lives; default <model.uri>.sig.', { minLength: 1 }),
       publicKey: obj('Public key', 'Secret holding the PEM public key (ECDSA P-256 or Ed25519).', {
         secretName: secretName('Name of the Secret holding the public key.'),
-        key: str('Key', 'Key of the PEM file inside the Secret.', { minLength: 1, default: 'cosign.pub' }),
+        key: str('Key', 'Key of the PEM file inside the Secret.', {
+          minLength: 1,
+          maxLength: 253,
+          pattern: '^[-._a-zA-Z0-9]+$',
+          patternErrorMessage: 'must be a Secret key: letters, digits, "-", "_" and "."',
+          default: 'cosign.pub',
+        }),
       }, ['secretName']),
     }, ['publicKey']),
     provenance: obj('Provenance', 'Where the model came from; recorded as annotations, never interpreted.', {

@@ -221,3 +221,22 @@ describe('field grammars', () => {
     expect(ps.map((p) => p.path)).toEqual(['spec.serving.batching.maxBatchSize', 'spec.serving.batching.maxDelayMs']);
   });
 });
+
+describe('credentials in URIs', () => {
+  it('refuses a bare token in the user part of an https URI but allows ssh://git@ provenance links', () => {
+    const withRepo = minimal.replace(/(digest: .*\n)/, '$1    provenance: {repo: "ssh://git@github.com/example/fraud.git"}\n');
+    expect(parseSpec(withRepo, { file: 'm.yaml' }).spec.spec.model.provenance?.repo).toBe('ssh://git@github.com/example/fraud.git');
+    const token = minimal.replace('s3://models/fraud/7/model.onnx', 'https://ghp_abcdef@models.example.com/m.onnx');
+    const ps = problems(token);
+    expect(ps.map((p) => [p.code, p.path])).toEqual([['MODELPIN_E_SPEC_INLINE_CREDENTIAL', 'spec.model.uri']]);
+    expect(JSON.stringify(ps)).not.toContain('ghp_abcdef');
+  });
+
+  it('refuses user:password@ in the tracking URI and a token annotation', () => {
+    const text = minimal.replace('metadata:\n', 'metadata:\n  annotations: {token: abc123}\n') + '  gates:\n    mlflow:\n      trackingUri: https://u:p@mlflow.example.com\n      metrics: {auc: {min: 0.5}}\n';
+    expect(problems(text).map((p) => [p.code, p.path])).toEqual([
+      ['MODELPIN_E_SPEC_INLINE_CREDENTIAL', 'metadata.annotations.token'],
+      ['MODELPIN_E_SPEC_INLINE_CREDENTIAL', 'spec.gates.mlflow.trackingUri'],
+    ]);
+  });
+});
