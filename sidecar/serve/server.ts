@@ -1,0 +1,293 @@
+// The V2 (Open Inference Protocol) REST server on node:http. No framework: the hot path is one
+// string comparison for the route, one body read, decode → queue → encode, one write.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import { Batcher, type BatcherOptions } from './batcher.js';
+import { decodeRequest, encodeResponse, HttpError } from './codec.js';
+import type { ServeMetrics } from './metrics.js';
+import { v2Metadata, type LoadedModel } from './model.js';
+
+export interface ServerOptions {
+  name: string;
+  version?: string;
+  maxBodyBytes: number;
+  batch: Omit<BatcherOptions, 'batching'>;
+  metrics: ServeMetrics;
+  log: Logger;
+  serverVersion?: string;
+}
+
+type State = 'starting' | 'ready' | 'draining';
+
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
+
+export class InferenceServer {
+  readonly http: http.Server;
+  private state: State = 'starting';
+  private stateDetail = 'fetching and verifying the model artifact';
+  private model: LoadedModel | undefined;
+  private batcher: Batcher | undefined;
+  private digest = '';
+  private batching = false;
+  private batchingReason: string | undefined;
+  private inflight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private responseHead = '';
+  private readonly paths: { model: string[]; ready: string[]; infer: string[] };
+
+  constructor(private readonly opts: ServerOptions) {
+    const base = `/v2/models/${encodeURIComponent(opts.name)}`;
+    const bases = opts.version === undefined ? [base] : [base, `${base}/versions/${encodeURIComponent(opts.version)}`];
+    this.paths = { model: bases, ready: bases.map((b) => b + '/ready'), infer: bases.map((b) => b + '/infer') };
+    this.http = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.route(req, res));
+    // Bound what one connection can make us hold: headers, slow bodies.
+    this.http.headersTimeout = 30_000;
+    this.http.requestTimeout = 120_000;
+  }
+
+  async listen(port: number, host?: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  setStartingDetail(detail: string): void {
+    this.stateDetail = detail;
+  }
+
+  /** Start serving a loaded, verified, warmed-up model. */
+  setReady(model: LoadedModel, digest: string): void {
+    const { batch, metrics, log, name, version } = this.opts;
+    this.model = model;
+    this.digest = digest;
+    this.batching = batch.maxBatchSize > 1 && model.batchable.enabled;
+    this.batchingReason = batch.maxBatchSize <= 1 ? '--max-batch-size is 1' : model.batchable.reason;
+    this.batcher = new Batcher(model, { ...batch, batching: this.batching }, (rows, secs) => {
+      metrics.batchSize.observe(rows);
+      metrics.computeDuration.observe(secs);
+    });
+    this.responseHead =
+      `{"model_name":${JSON.stringify(name)}` + (version === undefined ? '' : `,"model_version":${JSON.stringify(version)}`);
+    if (this.batching) log.info('dynamic batching on', { maxBatchSize: batch.maxBatchSize, maxBatchDelayMs: batch.maxBatchDelayMs });
+    else log.info('dynamic batching off for this model', { reason: this.batchingReason });
+    metrics.setModelInfo(digest);
+    metrics.ready.set(1);
+    this.state = 'ready';
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** SIGTERM: not ready any more, stop accepting connections, finish in-flight requests. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.state = 'draining';
+    this.stateDetail = 'shutting down';
+    this.opts.metrics.ready.set(0);
+    this.http.close();
+    this.http.closeIdleConnections();
+    const drained = await new Promise<boolean>((resolve) => {
+      if (this.inflight === 0) return resolve(true);
+      const t = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    this.http.closeAllConnections();
+    return drained;
+  }
+
+  private route(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let url = req.url ?? '/';
+    const q = url.indexOf('?');
+    if (q >= 0) url = url.slice(0, q);
+    if (req.method === 'POST') {
+      if (url === this.paths.infer[0] || url === this.paths.infer[1]) return this.infer(req, res);
+      if (url.startsWith('/v2/models/') && url.endsWith('/infer')) return this.unknownModel(url, res);
+      return this.send(res, url.startsWith('/v2') || url === '/metrics' ? 405 : 404, { error: `no route for POST ${url}` });
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return this.send(res, 405, { error: `method ${req.method} is not allowed on ${url}` });
+    }
+    switch (url) {
+      case '/v2/health/live':
+        return this.send(res, 200, { live: true });
+      case '/v2/health/ready':
+        return this.isReady ? this.send(res, 200, { ready: true }) : this.send(res, 503, { ready: false, error: `not ready: ${this.stateDetail}` });
+      case '/v2':
+        return this.send(res, 200, { name: 'modelpin', version: this.opts.serverVersion ?? '0.1.0', extensions: ['binary_tensor_data'] });
+      case '/metrics':
+        return void this.metrics(res);
+    }
+    if (url === this.paths.ready[0] || url === this.paths.ready[1]) {
+      const body = { name: this.opts.name, ready: this.isReady };
+      return this.isReady ? this.send(res, 200, body) : this.send(res, 503, { ...body, error: `model '${this.opts.name}' is not ready: ${this.stateDetail}` });
+    }
+    if (url === this.paths.model[0] || url === this.paths.model[1]) return this.metadata(res);
+    if (url.startsWith('/v2/models/')) return this.unknownModel(url, res);
+    return this.send(res, 404, { error: `no route for GET ${url}` });
+  }
+
+  private unknownModel(url: string, res: http.ServerResponse): void {
+    const rest = url.slice('/v2/models/'.length).split('/');
+    const name = decodeURIComponent(rest[0] ?? '');
+    if (name !== this.opts.name) {
+      return this.send(res, 404, { error: `unknown model '${name}'; this server serves '${this.opts.name}'` });
+    }
+    if (rest[1] === 'versions' && rest[2] !== undefined) {
+      const v = decodeURIComponent(rest[2]);
+      if (v !== this.opts.version) {
+        return this.send(res, 404, {
+          error:
+            this.opts.version === undefined
+              ? `unknown version '${v}' of model '${name}'; this server has no version configured (--model-version)`
+              : `unknown version '${v}' of model '${name}'; this server serves version '${this.opts.version}'`,
+        });
+      }
+    }
+    return this.send(res, 404, { error: `no route for ${url}` });
+  }
+
+  private metadata(res: http.ServerResponse): void {
+    const m = this.model;
+    if (!m || this.state === 'starting') return this.send(res, 503, { error: `model '${this.opts.name}' is not ready: ${this.stateDetail}` });
+    const { batch } = this.opts;
+    this.send(res, 200, {
+      name: this.opts.name,
+      ...(this.opts.version === undefined ? {} : { versions: [this.opts.version] }),
+      platform: 'onnxruntime_onnx',
+      inputs: m.inputs.map(v2Metadata),
+      outputs: m.outputs.map(v2Metadata),
+      // Not in the V2 schema; extra fields are allowed and clients ignore them.
+      parameters: {
+        digest: this.digest,
+        dynamic_batching: this.batching,
+        ...(this.batching
+          ? { max_batch_size: batch.maxBatchSize, max_batch_delay_ms: batch.maxBatchDelayMs }
+          : { dynamic_batching_off_reason: this.batchingReason }),
+      },
+    });
+  }
+
+  private async metrics(res: http.ServerResponse): Promise<void> {
+    const reg = this.opts.metrics.registry;
+    const text = await reg.metrics();
+    res.writeHead(200, { 'Content-Type': reg.contentType, 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private send(res: http.ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { ...JSON_HEADERS, 'Content-Length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  private infer(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const started = performance.now();
+    const { metrics } = this.opts;
+    this.inflight++;
+    metrics.inflight.inc();
+    let done = false;
+    const finish = (status: number, body: string | Buffer, headers: http.OutgoingHttpHeaders) => {
+      if (done) return;
+      done = true;
+      if (this.state === 'draining') headers.Connection = 'close';
+      res.writeHead(status, headers);
+      res.end(body);
+      if (status === 200) metrics.success.inc();
+      else metrics.failure.inc();
+      metrics.requestDuration.observe((performance.now() - started) / 1000);
+      metrics.inflight.dec();
+      if (--this.inflight === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
+    };
+    const fail = (err: unknown) => {
+      const e =
+        err instanceof HttpError ? err : new HttpError(500, `inference failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (e.status === 500) this.opts.log.error('inference failed', { error: e.message });
+      const text = JSON.stringify({ error: e.message });
+      const headers: http.OutgoingHttpHeaders = { ...JSON_HEADERS, 'Content-Length': Buffer.byteLength(text), ...e.headers };
+      if (e.status === 413) headers.Connection = 'close';
+      finish(e.status, text, headers);
+    };
+    // A client that goes away still frees its in-flight slot once its result is ready.
+    if (this.state === 'starting' || !this.batcher || !this.model) {
+      req.resume();
+      return fail(new HttpError(503, `model '${this.opts.name}' is not ready: ${this.stateDetail}`));
+    }
+    // Refuse before reading the body: overload must be cheap to answer.
+    if (this.batcher.depth >= this.opts.batch.maxQueue) {
+      req.resume();
+      return fail(
+        new HttpError(503, `server overloaded: ${this.batcher.depth} requests already queued (--max-queue ${this.opts.batch.maxQueue}); retry later`, {
+          'Retry-After': '1',
+        }),
+      );
+    }
+    const limit = this.opts.maxBodyBytes;
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) {
+      fail(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes (--max-body-bytes)`));
+      req.destroy();
+      return;
+    }
+    let hdrLen: number | undefined;
+    const h = req.headers['inference-header-content-length'];
+    if (h !== undefined) {
+      hdrLen = Number(h);
+      if (!Number.isSafeInteger(hdrLen) || hdrLen < 0) {
+        req.resume();
+        return fail(new HttpError(400, `Inference-Header-Content-Length must be a non-negative integer, got ${JSON.stringify(h)}`));
+      }
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        if (!done) fail(new HttpError(413, `request body exceeds the limit of ${limit} bytes (--max-body-bytes)`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', () => {
+      if (!done) fail(new HttpError(400, 'the request body could not be read'));
+    });
+    req.on('end', () => {
+      if (done) return;
+      const model = this.model!;
+      let decoded;
+      try {
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        decoded = decodeRequest(body, model, { batching: this.batching, ...(hdrLen === undefined ? {} : { headerLength: hdrLen }) });
+      } catch (err) {
+        return fail(err);
+      }
+      this.batcher!.submit(decoded).then((r) => {
+        metrics.queueDuration.observe(r.stats.queueSeconds);
+        let enc;
+        try {
+          enc = encodeResponse(this.responseHead, model, decoded, r.outputs);
+        } catch (err) {
+          return fail(err);
+        }
+        const headers: http.OutgoingHttpHeaders =
+          enc.headerLength === undefined
+            ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(enc.body) }
+            : {
+                'Content-Type': 'application/octet-stream',
+                'Content-Length': enc.body.length,
+                'Inference-Header-Content-Length': enc.headerLength,
+              };
+        finish(200, enc.body, headers);
+      }, fail);
+    });
+  }
+}
