@@ -64,5 +64,6 @@ export function createMetrics(model: string, version: string, opts: { processMet
   m.success.inc(0);
   m.failure.inc(0);
   m.ready.set(0);
+  m.inflight.set(0);
   return m;
 }

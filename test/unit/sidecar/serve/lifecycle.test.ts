@@ -1,0 +1,162 @@
+// Readiness, overload, body limits and drain, in-process with real sockets and ORT.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchArtifact } from '../../../../sidecar/fetch/index.js';
+import { silentLogger } from '../../../../sidecar/log.js';
+import { startServe, type FetchFn } from '../../../../sidecar/serve/index.js';
+import { mlpModel, slowModel } from '../../../fixtures/onnx/models.js';
+import { get, post, startServer, writeModel, type Fixture } from './support.js';
+
+const mlpBody = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: new Array(64).fill(0.25) }] };
+
+describe('serve lifecycle', () => {
+  let fx: Fixture;
+  let slow: Fixture;
+  beforeAll(() => {
+    fx = writeModel(mlpModel());
+    slow = writeModel(slowModel(384));
+  });
+  afterAll(() => {
+    fx.cleanup();
+    slow.cleanup();
+  });
+
+  it('is live but answers 503 everywhere model-related until fetch, load and warm-up are done', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // The real fetch, held back until the test has looked at the not-ready server.
+    const gatedFetch: FetchFn = async (o) => {
+      await gate;
+      return fetchArtifact(o);
+    };
+    const handle = await startServe(
+      {
+        uri: fx.uri,
+        digest: fx.digest,
+        name: 'm',
+        port: 0,
+        host: '127.0.0.1',
+        cacheDir: fx.dir + '/cache-ready',
+        maxBatchSize: 8,
+        maxBatchDelayMs: 0,
+        maxQueue: 16,
+        threads: 1,
+        maxBodyBytes: 1 << 20,
+        drainTimeoutSeconds: 5,
+      },
+      { fetch: gatedFetch, log: silentLogger },
+    );
+    const url = (p: string) => `http://127.0.0.1:${handle.port}${p}`;
+    expect((await get(url('/v2/health/live'))).status).toBe(200);
+    const ready = await get(url('/v2/health/ready'));
+    expect(ready.status).toBe(503);
+    expect(ready.json.error).toBe('not ready: fetching and verifying the model artifact');
+    expect((await get(url('/v2/models/m/ready'))).status).toBe(503);
+    expect((await get(url('/v2/models/m'))).status).toBe(503);
+    const infer = await post(url('/v2/models/m/infer'), mlpBody);
+    expect(infer.status).toBe(503);
+    expect(infer.json.error).toContain("model 'm' is not ready");
+    expect((await get(url('/metrics'))).text).toMatch(/^modelpin_model_ready 0$/m);
+    release();
+    await handle.ready;
+    expect((await get(url('/v2/health/ready'))).status).toBe(200);
+    expect((await post(url('/v2/models/m/infer'), mlpBody)).status).toBe(200);
+    const metrics = (await get(url('/metrics'))).text;
+    expect(metrics).toMatch(/^modelpin_model_ready 1$/m);
+    expect(metrics).toMatch(/^modelpin_fetch_bytes_total 77246$/m);
+    for (const name of [
+      'modelpin_infer_requests_total{model="m",version="",outcome="success"} 1',
+      'modelpin_infer_requests_total{model="m",version="",outcome="failure"} 1',
+      'modelpin_infer_request_duration_seconds_count{model="m",version=""} 2',
+      'modelpin_infer_queue_duration_seconds_count{model="m",version=""} 1',
+      'modelpin_infer_compute_duration_seconds_count{model="m",version=""} 1',
+      'modelpin_infer_batch_size_count{model="m",version=""} 1',
+      'modelpin_infer_inflight_requests{model="m",version=""} 0',
+      `modelpin_model_info{model="m",version="",digest="${fx.digest}"} 1`,
+      'modelpin_fetch_duration_seconds ',
+      'process_resident_memory_bytes ',
+    ]) {
+      expect(metrics).toContain(name);
+    }
+    await handle.shutdown();
+  });
+
+  it('never becomes ready when the artifact does not match its digest', async () => {
+    const handle = await startServe(
+      {
+        uri: fx.uri,
+        digest: 'sha256:' + '0'.repeat(64),
+        name: 'm',
+        port: 0,
+        host: '127.0.0.1',
+        cacheDir: fx.dir + '/cache-bad',
+        maxBatchSize: 8,
+        maxBatchDelayMs: 0,
+        maxQueue: 16,
+        threads: 1,
+        maxBodyBytes: 1 << 20,
+        drainTimeoutSeconds: 5,
+      },
+      { fetch: fetchArtifact, log: silentLogger },
+    );
+    await expect(handle.ready).rejects.toMatchObject({ code: 'MODELPIN_E_DIGEST_MISMATCH' });
+    expect(handle.server.isReady).toBe(false);
+    // The listener is closed: nothing can reach a model that was never loaded.
+    await expect(fetch(`http://127.0.0.1:${handle.port}/v2/health/ready`)).rejects.toThrow();
+  });
+
+  it('answers 413 for bodies over --max-body-bytes, declared or streamed', async () => {
+    const srv = await startServer(fx, { maxBodyBytes: 500, cacheDir: fx.dir + '/cache-413' });
+    await srv.handle.ready;
+    const big = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: new Array(64).fill(0.123456789) }] });
+    expect(big.length).toBeGreaterThan(500);
+    const r = await post(srv.url('/v2/models/m/infer'), big);
+    expect(r.status).toBe(413);
+    expect(r.json.error).toBe(`request body of ${big.length} bytes exceeds the limit of 500 bytes (--max-body-bytes)`);
+    // Chunked upload without Content-Length: counted while streaming.
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(big));
+        c.close();
+      },
+    });
+    const r2 = await fetch(srv.url('/v2/models/m/infer'), { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
+    expect(r2.status).toBe(413);
+    expect(((await r2.json()) as { error: string }).error).toBe('request body exceeds the limit of 500 bytes (--max-body-bytes)');
+    expect((await post(srv.url('/v2/models/m/infer'), mlpBody)).status).toBe(200);
+    await srv.stop();
+  });
+
+  it('refuses work beyond --max-queue with 503 and Retry-After, and serves the rest', async () => {
+    const srv = await startServer(slow, { name: 's', maxBatchSize: 1, maxQueue: 2, cacheDir: slow.dir + '/cache-q' });
+    await srv.handle.ready;
+    const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [8, 1], data: [1, 2, 3, 4, 5, 6, 7, 8] }] };
+    const rs = await Promise.all(Array.from({ length: 12 }, () => post(srv.url('/v2/models/s/infer'), body)));
+    const ok = rs.filter((r) => r.status === 200);
+    const refused = rs.filter((r) => r.status === 503);
+    expect(ok.length + refused.length).toBe(12);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(ok.length).toBeGreaterThanOrEqual(3);
+    for (const r of refused) {
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect(r.json.error).toMatch(/^server overloaded: \d+ requests already queued \(--max-queue 2\); retry later$/);
+    }
+    await srv.stop();
+  });
+
+  it('drains: readiness false at once, in-flight requests complete, then the listener is gone', async () => {
+    const srv = await startServer(slow, { name: 's', maxBatchSize: 1, cacheDir: slow.dir + '/cache-d' });
+    await srv.handle.ready;
+    const rows = 24;
+    const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, 1], data: Array.from({ length: rows }, (_, i) => i) }] };
+    const inflight = Array.from({ length: 6 }, () => post(srv.url('/v2/models/s/infer'), body));
+    // Wait until the server holds several of them (each takes tens of ms to compute).
+    const held = () => get(srv.url('/metrics')).then((r) => Number(/modelpin_infer_inflight_requests\{[^}]*\} (\d+)/.exec(r.text)![1]));
+    while ((await held()) < 3) await new Promise((r) => setTimeout(r, 2));
+    const drained = srv.handle.shutdown();
+    expect(srv.handle.server.isReady).toBe(false);
+    const rs = await Promise.all(inflight);
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(await drained).toBe(true);
+    await expect(fetch(srv.url('/v2/health/live'))).rejects.toThrow();
+  });
+});
