@@ -3,7 +3,7 @@
 // stdout carries only manifests; warnings and errors go to stderr. Exit 0 ok, 1 user error, 2 usage.
 // Settings precedence: ARGOCD_APP_PARAMETERS > ARGOCD_ENV_<Name> > KUBE_VERSION/ARGOCD_APP_* > flags.
 import type { Argv, CommandModule } from 'yargs';
-import { handle } from '../run.js';
+import { handle, reportFailure } from '../run.js';
 
 interface RenderArgs {
   path: string;
@@ -39,57 +39,107 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         "ARGOCD_APP_PARAMETERS='[{\"name\":\"cluster\",\"string\":\"prod-eu\"}]' KUBE_VERSION=1.30.11 $0 render",
         'reproduce what Argo CD runs for an Application with parameter cluster=prod-eu',
       ) as unknown as Argv<RenderArgs>,
-  handler: handle(async (args: RenderArgs) => {
-    const [{ settingsFromArgoEnv, settingsFromStrings }, { parseKubeVersion, DEFAULT_KUBE_VERSION }, { ModelpinError, formatError }] = await Promise.all([
-      import('../../../plugin/argocd-env.js'),
-      import('../../render/kube-version.js'),
-      import('../../errors.js'),
-    ]);
-
-    // Flags: --param first, then the dedicated flags (more specific) on top.
-    const paramValues: Record<string, string> = {};
-    for (const p of args.param ?? []) {
-      const eq = p.indexOf('=');
-      const name = eq > 0 ? p.slice(0, eq) : '';
-      if (!['cluster', 'namespace', 'strict', 'resolve'].includes(name)) {
-        throw new ModelpinError('MODELPIN_E_USAGE', `--param "${p}": expected name=value with name one of cluster, namespace, strict, resolve`);
-      }
-      paramValues[name] = p.slice(eq + 1);
-    }
-    const fromFlags = { ...settingsFromStrings(paramValues, (n) => `--param ${n}`) };
-    if (args.cluster !== undefined) fromFlags.cluster = args.cluster;
-    if (args.namespace !== undefined) fromFlags.namespace = args.namespace;
-    if (args.strict !== undefined) fromFlags.strict = args.strict;
-    if (args.resolve !== undefined) fromFlags.resolve = args.resolve;
-
-    const argo = settingsFromArgoEnv(process.env);
-    const cluster = argo.cluster ?? fromFlags.cluster;
-    const strict = argo.strict ?? fromFlags.strict ?? false;
-    const resolve = argo.resolve ?? fromFlags.resolve ?? false;
-    const namespace = argo.namespace ?? fromFlags.namespace;
-    const kubeVersion =
-      argo.kubeVersion ?? (args['kube-version'] !== undefined ? parseKubeVersion(args['kube-version'], '--kube-version') : DEFAULT_KUBE_VERSION);
-
-    const [{ readSpecFile }, { renderText }] = await Promise.all([import('../spec-file.js'), import('../../render/pipeline.js')]);
-    const { file, text } = await readSpecFile(args.path);
-    const result = await renderText(text, {
-      file,
-      kubeVersion,
-      ...(cluster === undefined ? {} : { cluster }),
-      ...(namespace === undefined ? {} : { namespace }),
-      ...(argo.appName === undefined ? {} : { appName: argo.appName }),
-      strict,
-      format: args.output,
-      ...(resolve ? { resolve: async (spec) => resolvePin(spec) } : {}),
-    });
-    if (result.warnings.length > 0) {
-      const text = formatError(ModelpinError.fromProblems([...result.warnings]));
-      process.stderr.write(text.split('\n').map((l) => (l.startsWith('  ') ? l : `modelpin: warning: ${l}`)).join('\n') + '\n');
-    }
-    const out = result.output;
-    await new Promise<void>((resolveWrite, reject) => process.stdout.write(out, (e) => (e ? reject(e) : resolveWrite())));
-  }),
+  handler: handle((args: RenderArgs) => runRender(args)),
 };
+
+/**
+ * `modelpin render` without yargs: Argo CD runs `modelpin render` (no arguments) for every
+ * manifest generation, and loading yargs costs more than rendering. main.ts calls this before it
+ * loads yargs; it returns false for anything it does not handle itself (help, --version, negated
+ * flags, malformed options), and the yargs CLI then takes over with its usual messages.
+ */
+export async function renderFastPath(argv: readonly string[]): Promise<boolean> {
+  if (argv.some((a) => a === '-h' || a === '--help' || a === '--version' || a.startsWith('--no-'))) return false;
+  const { parseArgs } = await import('node:util');
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        cluster: { type: 'string' },
+        'kube-version': { type: 'string' },
+        namespace: { type: 'string' },
+        param: { type: 'string', multiple: true },
+        output: { type: 'string', short: 'o' },
+        strict: { type: 'boolean' },
+        resolve: { type: 'boolean' },
+      },
+    });
+  } catch {
+    return false;
+  }
+  const v = parsed.values;
+  const output = v.output ?? 'yaml';
+  if (parsed.positionals.length > 1 || (output !== 'yaml' && output !== 'json')) return false;
+  try {
+    await runRender({
+      path: parsed.positionals[0] ?? '.',
+      output,
+      ...(v.cluster === undefined ? {} : { cluster: v.cluster }),
+      ...(v['kube-version'] === undefined ? {} : { 'kube-version': v['kube-version'] }),
+      ...(v.namespace === undefined ? {} : { namespace: v.namespace }),
+      ...(v.param === undefined ? {} : { param: v.param }),
+      ...(v.strict === undefined ? {} : { strict: v.strict }),
+      ...(v.resolve === undefined ? {} : { resolve: v.resolve }),
+    });
+  } catch (err) {
+    reportFailure(err);
+  }
+  return true;
+}
+
+async function runRender(args: RenderArgs): Promise<void> {
+  const [{ settingsFromArgoEnv, settingsFromStrings }, { parseKubeVersion, DEFAULT_KUBE_VERSION }, { ModelpinError, formatError }] = await Promise.all([
+    import('../../../plugin/argocd-env.js'),
+    import('../../render/kube-version.js'),
+    import('../../errors.js'),
+  ]);
+
+  // Flags: --param first, then the dedicated flags (more specific) on top.
+  const paramValues: Record<string, string> = {};
+  for (const p of args.param ?? []) {
+    const eq = p.indexOf('=');
+    const name = eq > 0 ? p.slice(0, eq) : '';
+    if (!['cluster', 'namespace', 'strict', 'resolve'].includes(name)) {
+      throw new ModelpinError('MODELPIN_E_USAGE', `--param "${p}": expected name=value with name one of cluster, namespace, strict, resolve`);
+    }
+    paramValues[name] = p.slice(eq + 1);
+  }
+  const fromFlags = { ...settingsFromStrings(paramValues, (n) => `--param ${n}`) };
+  if (args.cluster !== undefined) fromFlags.cluster = args.cluster;
+  if (args.namespace !== undefined) fromFlags.namespace = args.namespace;
+  if (args.strict !== undefined) fromFlags.strict = args.strict;
+  if (args.resolve !== undefined) fromFlags.resolve = args.resolve;
+
+  const argo = settingsFromArgoEnv(process.env);
+  const cluster = argo.cluster ?? fromFlags.cluster;
+  const strict = argo.strict ?? fromFlags.strict ?? false;
+  const resolve = argo.resolve ?? fromFlags.resolve ?? false;
+  const namespace = argo.namespace ?? fromFlags.namespace;
+  const kubeVersion =
+    argo.kubeVersion ?? (args['kube-version'] !== undefined ? parseKubeVersion(args['kube-version'], '--kube-version') : DEFAULT_KUBE_VERSION);
+
+  const [{ readSpecFile }, { renderText }] = await Promise.all([import('../spec-file.js'), import('../../render/pipeline.js')]);
+  const { file, text } = await readSpecFile(args.path);
+  const result = await renderText(text, {
+    file,
+    kubeVersion,
+    ...(cluster === undefined ? {} : { cluster }),
+    ...(namespace === undefined ? {} : { namespace }),
+    ...(argo.appName === undefined ? {} : { appName: argo.appName }),
+    strict,
+    format: args.output,
+    ...(resolve ? { resolve: async (spec) => resolvePin(spec) } : {}),
+  });
+  if (result.warnings.length > 0) {
+    const text = formatError(ModelpinError.fromProblems([...result.warnings]));
+    process.stderr.write(text.split('\n').map((l) => (l.startsWith('  ') ? l : `modelpin: warning: ${l}`)).join('\n') + '\n');
+  }
+  const out = result.output;
+  await new Promise<void>((resolveWrite, reject) => process.stdout.write(out, (e) => (e ? reject(e) : resolveWrite())));
+}
 
 /** Render-time resolution: network I/O, only when the user asked for it (parameter resolve=true). */
 async function resolvePin(spec: import('../../spec/types.js').ModelDeployment) {
