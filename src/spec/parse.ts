@@ -7,7 +7,10 @@ import { baseLocator, overlayLocator, type Locator } from './locate.js';
 import { cloneJson, deepFreeze, deepMerge, isPlainObject } from './merge.js';
 import { loadSource, type Source } from './source.js';
 import { checkStructure } from './structure.js';
+import { CLUSTER_NAME } from './patterns.js';
 import type { ModelDeployment } from './types.js';
+
+const CLUSTER_NAME_RE = new RegExp(CLUSTER_NAME);
 
 export interface ParseOptions {
   /** Shown in problem locations (the path the user gave). */
@@ -48,6 +51,7 @@ export function parseSpec(text: string, opts: ParseOptions): ParseResult {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   problems.push(...scanCredentials(root, base, file));
+  problems.push(...checkClustersShape(root, base, file));
 
   const spec = isPlainObject(root.spec) ? root.spec : undefined;
   const rawClusters = spec?.clusters;
@@ -93,6 +97,29 @@ export function listClusters(text: string): string[] {
   const spec = isPlainObject(source?.value) ? (source.value as Record<string, unknown>).spec : undefined;
   const clusters = isPlainObject(spec) ? spec.clusters : undefined;
   return isPlainObject(clusters) ? Object.keys(clusters).sort() : [];
+}
+
+/** spec.clusters must map cluster names to overlays (mappings, or empty). */
+function checkClustersShape(root: Record<string, unknown>, loc: Locator, file: string): Problem[] {
+  const raw = isPlainObject(root.spec) ? root.spec.clusters : undefined;
+  if (raw === undefined) return [];
+  const at = (path: (string | number)[], key = false): Pick<Problem, 'line' | 'col' | 'path'> => {
+    const w = loc.locate(path, { key });
+    return { ...(w.line === undefined ? {} : { line: w.line, col: w.col }), path: w.path };
+  };
+  if (!isPlainObject(raw)) {
+    return [{ code: 'MODELPIN_E_SPEC_INVALID', message: 'must be a mapping of cluster name to overrides', hint: 'e.g. clusters: {prod-eu: {replicas: 6}}', file, ...at(['spec', 'clusters']) }];
+  }
+  const out: Problem[] = [];
+  for (const [name, overlay] of Object.entries(raw)) {
+    if (!CLUSTER_NAME_RE.test(name)) {
+      out.push({ code: 'MODELPIN_E_SPEC_INVALID', message: `cluster name ${JSON.stringify(name)} must be letters, digits, "-", "_" or ".", starting and ending with a letter or digit`, hint: 'rename the cluster', file, ...at(['spec', 'clusters', name], true) });
+    }
+    if (overlay !== null && !isPlainObject(overlay)) {
+      out.push({ code: 'MODELPIN_E_SPEC_INVALID', message: 'a cluster overlay must be a mapping of spec fields to override (or empty)', hint: 'e.g. prod-eu: {replicas: 6}', file, ...at(['spec', 'clusters', name]) });
+    }
+  }
+  return out;
 }
 
 function withoutClusters(root: Record<string, unknown>): Record<string, unknown> {

@@ -8,16 +8,28 @@ import { overlaySchema, specSchema, type JsonSchema } from './schema.js';
 import type { Path, PathSeg } from './source.js';
 import { closest } from './suggest.js';
 
-let compiled: { full: ValidateFunction; overlay: ValidateFunction } | undefined;
+// Compiling is the slow part of parsing (~100 ms each), so each validator is compiled on first
+// use: a spec without clusters never pays for the overlay schema.
+let ajv: Ajv | undefined;
+const compiled: { full?: ValidateFunction; overlay?: ValidateFunction } = {};
 
-function validators(): { full: ValidateFunction; overlay: ValidateFunction } {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, strictTypes: false, allowUnionTypes: true });
+function validator(which: 'full' | 'overlay'): ValidateFunction {
+  if (!ajv) {
+    ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, strictTypes: false, allowUnionTypes: true });
     // Editor-facing annotation (VS Code / yaml-language-server show it on a pattern mismatch).
     ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-    compiled = { full: ajv.compile(specSchema), overlay: ajv.compile(overlaySchema) };
   }
-  return compiled;
+  return (compiled[which] ??= ajv.compile(which === 'full' ? withoutClustersSchema() : overlaySchema));
+}
+
+/** The document schema minus spec.clusters: overlays are merged (or checked with overlaySchema) before validation. */
+function withoutClustersSchema(): JsonSchema {
+  const spec = (specSchema.properties as Record<string, JsonSchema>).spec!;
+  const props = { ...(spec.properties as Record<string, JsonSchema>) };
+  delete props.clusters;
+  const out: JsonSchema = { ...specSchema, properties: { ...(specSchema.properties as object), spec: { ...spec, properties: props } } };
+  delete out.$id; // not the published schema; don't claim its id
+  return out;
 }
 
 /**
@@ -25,7 +37,7 @@ function validators(): { full: ValidateFunction; overlay: ValidateFunction } {
  * `prefix` is prepended to ajv paths (for overlays validated on their own).
  */
 export function checkStructure(value: unknown, which: 'full' | 'overlay', loc: Locator, file: string, prefix: Path = []): Problem[] {
-  const v = validators()[which];
+  const v = validator(which);
   if (v(value)) return [];
   const out: Problem[] = [];
   for (const e of v.errors ?? []) {

@@ -154,6 +154,16 @@ describe('cluster overlays', () => {
     ]);
   });
 
+  it('checks the shape of spec.clusters itself', () => {
+    expect(problems(minimal + '  clusters: [prod]\n').map((p) => [p.path, p.message])).toEqual([['spec.clusters', 'must be a mapping of cluster name to overrides']]);
+    const ps = problems(minimal + '  clusters:\n    "prod eu": {replicas: 2}\n    dev: 5\n');
+    expect(ps.map((p) => [p.path, `${p.line}:${p.col}`])).toEqual([
+      ['spec.clusters["prod eu"]', '12:5'],
+      ['spec.clusters.dev', '13:10'],
+    ]);
+    expect(problems(minimal + '  clusters:\n    dev: 5\n', { cluster: 'dev' }).map((p) => p.path)).toEqual(['spec.clusters.dev']);
+  });
+
   it('listClusters tolerates text that does not parse', () => {
     expect(listClusters(full)).toEqual(['prod-eu', 'staging']);
     expect(listClusters('a: [')).toEqual([]);
