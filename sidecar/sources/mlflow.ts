@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ModelpinError } from '../../src/errors.js';
 import { formatArtifactUri, parseArtifactUri, type ArtifactRef, type MlflowRef } from '../../src/artifact-uri.js';
@@ -460,7 +461,6 @@ function baseName(p: string): string {
 }
 
 async function listS3Dir(bucket: string, key: string, s3: { credentialsDir?: string; env: NodeJS.ProcessEnv }): Promise<string[]> {
-  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
   const { createS3Client } = await import('./s3-client.js');
   const client = createS3Client({ env: s3.env, ...(s3.credentialsDir ? { credentialsDir: s3.credentialsDir } : {}) });
   try {

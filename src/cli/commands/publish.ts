@@ -1,12 +1,83 @@
-// PLACEHOLDER: replaced by the module that implements `modelpin publish`.
-import type { CommandModule } from 'yargs';
+// `modelpin publish <file> <s3-uri>`: upload with a SHA-256 checksum, print digest/size/versionId;
+// optionally register an MLflow model version (tagged with the digest) and pin a spec in place.
+import type { Argv, CommandModule } from 'yargs';
 import { handle } from '../run.js';
-import { ModelpinError } from '../../errors.js';
 
-export const publishCommand: CommandModule = {
-  command: 'publish',
-  describe: '(publish: not built yet)',
-  handler: handle(() => {
-    throw new ModelpinError('MODELPIN_E_INTERNAL', 'publish is not built yet');
+interface PublishArgs {
+  file: string;
+  uri: string;
+  register?: string;
+  'run-id'?: string;
+  alias?: string;
+  'tracking-uri'?: string;
+  pin?: string;
+  'credentials-dir'?: string;
+  'ca-file'?: string;
+  'multipart-threshold'?: number;
+  output: 'text' | 'json';
+}
+
+export const publishCommand: CommandModule<object, PublishArgs> = {
+  command: 'publish <file> <uri>',
+  describe: 'Upload a model file to S3 with a SHA-256 checksum; optionally register it in MLflow and pin a spec',
+  builder: (y: Argv) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'the model file (.onnx, or a .tar/.tar.gz archive)' })
+      .positional('uri', { type: 'string', demandOption: true, describe: 's3://bucket/key to upload to (a versioned bucket gives immutable pins)' })
+      .option('register', { type: 'string', describe: 'register an MLflow model version under this name (created if missing), tagged modelpin.digest' })
+      .option('run-id', { type: 'string', describe: 'the MLflow run that trained the model (promotion gates read its metrics)' })
+      .option('alias', { type: 'string', describe: 'with --register: point this alias at the new version' })
+      .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default env MLFLOW_TRACKING_URI)' })
+      .option('pin', { type: 'string', describe: 'update this spec file (or directory) in place with the new pin; gates are checked' })
+      .option('credentials-dir', { type: 'string', describe: 'directory with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, MLFLOW_TRACKING_TOKEN, ...' })
+      .option('ca-file', { type: 'string', describe: 'extra PEM CA bundle for an HTTPS tracking server' })
+      .option('multipart-threshold', { type: 'number', describe: 'bytes above which a multipart upload is used (default 1 GiB)' })
+      .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const })
+      .check((a) => {
+        if (a.alias !== undefined && a.register === undefined) throw new Error('--alias needs --register');
+        return true;
+      })
+      .example('$0 publish model.onnx s3://models/fraud/model.onnx', 'upload, print digest, size and versionId')
+      .example('$0 publish model.onnx s3://models/fraud/model.onnx --register fraud --run-id $RUN_ID --pin deploy/fraud', 'train → publish → register → pin, in one step') as unknown as Argv<PublishArgs>,
+  handler: handle(async (args: PublishArgs) => {
+    const { publish } = await import('../pin/publish.js');
+    const common = {
+      env: process.env,
+      ...(args['credentials-dir'] ? { credentialsDir: args['credentials-dir'] } : {}),
+      ...(args['ca-file'] ? { caFile: args['ca-file'] } : {}),
+    };
+    const r = await publish({
+      ...common,
+      file: args.file,
+      uri: args.uri,
+      ...(args.register ? { register: args.register } : {}),
+      ...(args['run-id'] ? { runId: args['run-id'] } : {}),
+      ...(args.alias ? { alias: args.alias } : {}),
+      ...(args['tracking-uri'] ? { trackingUri: args['tracking-uri'] } : {}),
+      ...(args['multipart-threshold'] !== undefined ? { multipartThreshold: args['multipart-threshold'] } : {}),
+    });
+    let pinned: { file: string; changed: boolean } | undefined;
+    if (args.pin !== undefined) {
+      const [{ lockSpecFile }, { createLogger }] = await Promise.all([import('../pin/lock.js'), import('../../../sidecar/log.js')]);
+      const uri = r.modelUri ?? r.uri;
+      const env = args['tracking-uri'] && !process.env.MLFLOW_TRACKING_URI ? { ...process.env, MLFLOW_TRACKING_URI: args['tracking-uri'] } : process.env;
+      const lr = await lockSpecFile({
+        ...common,
+        env,
+        path: args.pin,
+        log: createLogger({ level: 'warn' }),
+        uri,
+        resolved: { uri, digest: r.digest, size: r.size, how: r.modelUri ? 'mlflow-tag' : 's3-checksum', ...(args['run-id'] ? { runId: args['run-id'] } : {}) },
+      });
+      pinned = { file: lr.file, changed: lr.changed };
+    }
+    if (args.output === 'json') {
+      process.stdout.write(JSON.stringify({ ...r, ...(pinned ? { pinned } : {}) }, null, 2) + '\n');
+      return;
+    }
+    const lines = [`uri:       ${r.uri}`, `digest:    ${r.digest}`, `size:      ${r.size}`, `versionId: ${r.versionId ?? '(bucket not versioned)'}`];
+    if (r.modelUri) lines.push(`model:     ${r.modelUri}`);
+    if (pinned) lines.push(`pinned:    ${pinned.file}${pinned.changed ? '' : ' (already up to date)'}`);
+    process.stdout.write(lines.join('\n') + '\n');
   }),
 };

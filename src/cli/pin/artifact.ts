@@ -2,6 +2,9 @@
 // `modelpin lock` and of render-time resolution. Cheap answers first (a full-object checksum the
 // store already holds, a digest tag written by `modelpin publish`), a streaming hash otherwise;
 // `maxDownloadBytes` bounds that download (render-time resolution sets it).
+// Static on purpose: this module is itself loaded lazily, and esbuild's interop for a dynamic
+// import() of the CJS AWS SDK loses the named exports.
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { formatArtifactUri, parseArtifactUri, type ArtifactRef, type MlflowRef } from '../../artifact-uri.js';
 import { isDigest } from '../../digest.js';
 import { ModelpinError } from '../../errors.js';
@@ -90,8 +93,7 @@ export function fullObjectSha256(checksum: string | undefined, checksumType: str
 }
 
 async function resolveS3(ref: Extract<ArtifactRef, { scheme: 's3' }>, deps: ResolveDeps): Promise<Resolution> {
-  const [{ HeadObjectCommand }, { createS3Client }, { s3Error }] = await Promise.all([
-    import('@aws-sdk/client-s3'),
+  const [{ createS3Client }, { s3Error }] = await Promise.all([
     import('../../../sidecar/sources/s3-client.js'),
     import('../../../sidecar/sources/s3.js'),
   ]);

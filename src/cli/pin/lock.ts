@@ -20,6 +20,8 @@ export interface LockOptions {
   log: Logger;
   credentialsDir?: string;
   caFile?: string;
+  /** Already resolved (publish knows what it uploaded); requires `uri`. Gates still run. */
+  resolved?: Resolution;
 }
 
 export interface LockResult {
@@ -46,7 +48,7 @@ export async function lockSpecFile(opts: LockOptions): Promise<LockResult> {
     ...(opts.caFile ? { caFile: opts.caFile } : {}),
     ...(spec.spec.gates?.mlflow ? { trackingUri: spec.spec.gates.mlflow.trackingUri } : {}),
   };
-  const resolution = await resolveArtifact(source, deps);
+  const resolution = opts.resolved ?? (await resolveArtifact(source, deps));
   // Gates run on every lock, --check included: a digest typed in by hand gets no free pass.
   const gates = await checkGates(spec, resolution, deps);
 
