@@ -82,7 +82,7 @@ export function parseSpec(text: string, opts: ParseOptions): ParseResult {
   } else {
     result = cloneJson(baseDoc) as Record<string, unknown>;
     validateFull(result, base, src, opts, problems, warnings);
-    if (rawClusters !== undefined) problems.push(...checkClusters(rawClusters, baseDoc, src, opts, problems));
+    if (rawClusters !== undefined) problems.push(...checkClusters(rawClusters, baseDoc, src, opts, problems, warnings));
   }
 
   const unique = dedupe(problems);
@@ -148,7 +148,7 @@ function validateFull(doc: Record<string, unknown>, loc: Locator, src: Source, o
  * over the base, so `modelpin validate` catches an overlay that breaks only one cluster. Problems
  * the base already has are not repeated.
  */
-function checkClusters(raw: unknown, baseDoc: Record<string, unknown>, src: Source, opts: ParseOptions, already: Problem[]): Problem[] {
+function checkClusters(raw: unknown, baseDoc: Record<string, unknown>, src: Source, opts: ParseOptions, already: Problem[], warnings: Problem[]): Problem[] {
   const out: Problem[] = [];
   if (!isPlainObject(raw)) return out; // the structural check of the base reports the wrong type
   const seen = new Set(already.map(key));
@@ -156,8 +156,10 @@ function checkClusters(raw: unknown, baseDoc: Record<string, unknown>, src: Sour
     if (!isPlainObject(overlay)) continue; // reported by the structural check of the base
     const own = checkStructure(cloneJson(overlay), 'overlay', baseLocator(src), src.file, ['spec', 'clusters', name]);
     const merged: Problem[] = [];
-    const ignored: Problem[] = [];
-    validateFull(mergeOverlay(baseDoc, overlay), overlayLocator(src, name), src, opts, merged, ignored);
+    const mergedWarnings: Problem[] = [];
+    validateFull(mergeOverlay(baseDoc, overlay), overlayLocator(src, name), src, opts, merged, mergedWarnings);
+    // An image the overlay sets (e.g. a per-cluster tag) is warned about where it is written.
+    warnings.push(...mergedWarnings.filter((w) => w.path?.startsWith('spec.clusters.')));
     for (const p of [...own, ...merged]) {
       if (seen.has(key(p))) continue;
       seen.add(key(p));

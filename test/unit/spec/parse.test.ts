@@ -184,6 +184,14 @@ describe('pinning', () => {
     ]);
   });
 
+  it('warns about an unpinned image set by an overlay, with or without choosing that cluster', () => {
+    const text = minimal + '  clusters:\n    dev:\n      serving: {image: "example/modelpin:dev"}\n';
+    for (const opts of [{}, { cluster: 'dev' }]) {
+      const { warnings } = parseSpec(text, { file: 'm.yaml', ...opts });
+      expect(warnings.map((w) => [w.code, w.path, `${w.line}:${w.col}`])).toEqual([['MODELPIN_E_IMAGE_UNPINNED', 'spec.clusters.dev.serving.image', '13:24']]);
+    }
+  });
+
   it('models:/ URIs are accepted with a tracking server in serving.env or gates', () => {
     const viaEnv = minimal
       .replace('s3://models/fraud/7/model.onnx', 'models:/fraud/7')
