@@ -1,0 +1,83 @@
+// renderText: the parse → (resolve) → render → serialize path the CLI and Argo CD use.
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { ModelpinError } from '../../../src/errors.js';
+import { renderText } from '../../../src/render/pipeline.js';
+
+const IMAGE = 'ghcr.io/modelpin/modelpin-sidecar:0.1.0@sha256:' + '11'.repeat(32);
+const DIGEST = 'sha256:' + 'ab'.repeat(32);
+const spec = (digest?: string, image = IMAGE) =>
+  [
+    'apiVersion: modelpin.dev/v1alpha1',
+    'kind: ModelDeployment',
+    'metadata: {name: m}',
+    'spec:',
+    '  model:',
+    '    uri: https://models.example.com/m.onnx',
+    ...(digest ? [`    digest: ${digest}`] : []),
+    '  serving:',
+    `    image: ${image}`,
+    '',
+  ].join('\n');
+const kube = { major: 1, minor: 30 };
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ModelpinError) return e.code;
+    throw e;
+  }
+  return 'no error';
+}
+
+describe('renderText', () => {
+  it('refuses an unpinned spec unless resolution is requested', async () => {
+    expect(await codeOf(renderText(spec(), { file: 'modelpin.yaml', kubeVersion: kube }))).toBe('MODELPIN_E_SPEC_UNPINNED');
+  });
+
+  it('pins an unpinned spec through the resolver and marks the workload', async () => {
+    const seen: string[] = [];
+    const { output } = await renderText(spec(), {
+      file: 'modelpin.yaml',
+      kubeVersion: kube,
+      resolve: async (s) => {
+        seen.push(s.spec.model.uri);
+        return { uri: 'https://models.example.com/m.onnx?v=2', digest: DIGEST, size: 42 };
+      },
+    });
+    expect(seen).toEqual(['https://models.example.com/m.onnx']);
+    const dep = parseAllDocuments(output).map((d) => d.toJS()).find((o) => o.kind === 'Deployment');
+    expect(dep.metadata.annotations['modelpin.dev/resolved-at-render']).toBe('true');
+    expect(dep.spec.template.metadata.annotations['modelpin.dev/model-digest']).toBe(DIGEST);
+    expect(dep.spec.template.spec.containers[0].args).toEqual(expect.arrayContaining(['--size', '42', '--uri', 'https://models.example.com/m.onnx?v=2']));
+  });
+
+  it('leaves a pinned spec alone even when resolution is allowed', async () => {
+    let called = false;
+    const { output } = await renderText(spec(DIGEST), {
+      file: 'modelpin.yaml',
+      kubeVersion: kube,
+      resolve: async () => {
+        called = true;
+        return { uri: 'x', digest: DIGEST };
+      },
+    });
+    expect(called).toBe(false);
+    expect(output).not.toContain('resolved-at-render');
+  });
+
+  it('reports an unpinned image once (parser and render both notice it) and fails under strict', async () => {
+    const text = spec(DIGEST, 'ghcr.io/modelpin/modelpin-sidecar:0.1.0');
+    const { warnings } = await renderText(text, { file: 'modelpin.yaml', kubeVersion: kube });
+    expect(warnings.map((w) => w.code)).toEqual(['MODELPIN_E_IMAGE_UNPINNED']);
+    expect(warnings[0]!.line).toBe(9); // the parser's copy, with its position
+    expect(await codeOf(renderText(text, { file: 'modelpin.yaml', kubeVersion: kube, strict: true }))).toBe('MODELPIN_E_IMAGE_UNPINNED');
+  });
+
+  it('prints JSON as a v1 List', async () => {
+    const { output } = await renderText(spec(DIGEST), { file: 'modelpin.yaml', kubeVersion: kube, format: 'json' });
+    const list = JSON.parse(output);
+    expect([list.apiVersion, list.kind, list.items.length]).toEqual(['v1', 'List', 3]);
+  });
+});
