@@ -87,6 +87,12 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       import('../../errors.js'),
       import('../../digest.js'),
     ]);
+    // A flag given twice (or as flag and env) arrives as an array: say so instead of failing oddly later.
+    for (const [k, v] of Object.entries(args)) {
+      if (Array.isArray(v) && k.length > 1 && k !== '_') {
+        throw new ModelpinError('MODELPIN_E_USAGE', `--${k} is given more than once (${v.map(String).join(', ')})`, { hint: `pass --${k} once` });
+      }
+    }
     parseDigest(args.digest, { path: '--digest' });
     const int = (flag: keyof ServeArgs, min: number): number => {
       const v = args[flag];

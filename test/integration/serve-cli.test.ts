@@ -1,0 +1,277 @@
+// `modelpin serve` as the container runs it: the built CLI in a child process, configured by
+// flags or MODELPIN_* env, found by its "listening" log line. Covers SIGTERM drain (and its
+// deadline), a tampered artifact, and a real third-party V2 client (tritonclient[http]).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allTypesModel, mlpModel, slowModel } from '../fixtures/onnx/models.js';
+import { get, post, writeModel, type Fixture } from '../unit/sidecar/serve/support.js';
+
+const CLI = join(import.meta.dirname, '../../dist/modelpin.js');
+
+export interface ServeProcess {
+  child: ChildProcess;
+  port: Promise<number>;
+  ready: Promise<void>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  logs(): { msg: string; [k: string]: unknown }[];
+  stderr(): string;
+}
+
+/** Spawn `node dist/modelpin.js <args>`; resolves port/ready from its structured log lines. */
+export function spawnServe(args: string[], env: Record<string, string> = {}): ServeProcess {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm run test:integration does)`);
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  const lines: { msg: string }[] = [];
+  let onPort!: (p: number) => void;
+  let onReady!: () => void;
+  let onFail!: (e: Error) => void;
+  const port = new Promise<number>((r, j) => ((onPort = r), (onFail = j)));
+  const ready = new Promise<void>((r, j) => {
+    onReady = r;
+    const prev = onFail;
+    onFail = (e) => (prev(e), j(e));
+  });
+  port.catch(() => {});
+  ready.catch(() => {});
+  let buf = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        const j = JSON.parse(line) as { msg: string; port?: number };
+        lines.push(j);
+        if (j.msg === 'listening') onPort(j.port!);
+        if (j.msg === 'ready') onReady();
+      } catch {
+        /* not a log line (e.g. the final error report) */
+      }
+    }
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      onFail(new Error(`modelpin serve exited (${code ?? signal}) before it was ready:\n${err}`));
+      resolve({ code, signal });
+    }),
+  );
+  return { child, port, ready, exit, logs: () => lines as never, stderr: () => err };
+}
+
+const python = process.env.MODELPIN_PEERS_PYTHON ?? '/root/.cache/modelpin/venv-peers/bin/python';
+
+describe('modelpin serve (CLI)', () => {
+  let mlp: Fixture;
+  let slow: Fixture;
+  let types: Fixture;
+  const procs: ServeProcess[] = [];
+  beforeAll(() => {
+    mlp = writeModel(mlpModel());
+    slow = writeModel(slowModel(384));
+    types = writeModel(allTypesModel());
+  });
+  afterAll(() => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    mlp.cleanup();
+    slow.cleanup();
+    types.cleanup();
+  });
+  const serve = (fx: Fixture, extra: string[] = [], env: Record<string, string> = {}) => {
+    const defaults = ['--name', 'm', '--cache-dir', join(fx.dir, 'cache')].filter((_, i, a) => (i % 2 === 0 ? !extra.includes(a[i]!) : !extra.includes(a[i - 1]!)));
+    const p = spawnServe(['serve', '--uri', fx.uri, '--digest', fx.digest, '--port', '0', '--host', '127.0.0.1', ...defaults, ...extra], env);
+    procs.push(p);
+    return p;
+  };
+
+  it('on SIGTERM turns unready, completes in-flight requests and exits 0', async () => {
+    const p = serve(slow, ['--max-batch-size', '1', '--drain-timeout-seconds', '20']);
+    const base = `http://127.0.0.1:${await p.port}`;
+    await p.ready;
+    const rows = 48;
+    const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, 1], data: Array.from({ length: rows }, (_, i) => i) }] };
+    const inflight = Array.from({ length: 5 }, () => post(`${base}/v2/models/m/infer`, body));
+    const held = async () => Number(/modelpin_infer_inflight_requests\{[^}]*\} (\d+)/.exec((await get(`${base}/metrics`)).text)![1]);
+    while ((await held()) < 3) await new Promise((r) => setTimeout(r, 2));
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    const rs = await Promise.all(inflight);
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(rs[0]!.json.outputs[0].shape).toEqual([rows]);
+    const { code } = await p.exit;
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const msgs = p.logs().map((l) => l.msg);
+    expect(msgs).toContain('shutting down');
+    expect(msgs).toContain('drained; exiting');
+  });
+
+  it('exits (status 1) at --drain-timeout-seconds when requests would take longer', async () => {
+    const p = serve(slow, ['--max-batch-size', '1', '--drain-timeout-seconds', '1']);
+    const base = `http://127.0.0.1:${await p.port}`;
+    await p.ready;
+    const rows = 400;
+    const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, 1], data: Array.from({ length: rows }, (_, i) => i) }] };
+    const inflight = Array.from({ length: 8 }, () => post(`${base}/v2/models/m/infer`, body).catch((e: Error) => e));
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    const { code } = await p.exit;
+    // Each run blocks for a while, so allow one run past the deadline; far less than 8 runs.
+    expect(code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(p.logs().some((l) => l.msg === 'drain timed out with requests still in flight')).toBe(true);
+    await Promise.all(inflight);
+  });
+
+  it('never becomes ready on a tampered artifact: exits 1 with MODELPIN_E_DIGEST_MISMATCH', async () => {
+    const fx = writeModel(mlpModel());
+    const bytes = Buffer.from(mlpModel());
+    bytes[bytes.length - 7]! ^= 0x01; // flip one bit in a weight
+    writeFileSync(fx.file, bytes);
+    const p = serve(fx);
+    const port = await p.port;
+    const polls: number[] = [];
+    const poll = (async () => {
+      while (p.child.exitCode === null) {
+        polls.push(await get(`http://127.0.0.1:${port}/v2/health/ready`).then((r) => r.status, () => 0));
+      }
+    })();
+    const { code } = await p.exit;
+    await poll;
+    expect(code).toBe(1);
+    expect(p.stderr()).toContain('MODELPIN_E_DIGEST_MISMATCH');
+    expect(p.stderr()).toContain(fx.digest);
+    expect(p.logs().some((l) => l.msg === 'ready')).toBe(false);
+    expect(polls.filter((s) => s === 200)).toEqual([]);
+    fx.cleanup();
+  });
+
+  it('reads every setting from MODELPIN_* environment variables', async () => {
+    const p = spawnServe(['serve'], {
+      MODELPIN_URI: mlp.uri,
+      MODELPIN_DIGEST: mlp.digest,
+      MODELPIN_NAME: 'env-model',
+      MODELPIN_MODEL_VERSION: '12',
+      MODELPIN_PORT: '0',
+      MODELPIN_HOST: '127.0.0.1',
+      MODELPIN_CACHE_DIR: join(mlp.dir, 'cache-env'),
+      MODELPIN_MAX_BATCH_SIZE: '5',
+      MODELPIN_MAX_BATCH_DELAY_MS: '3',
+    });
+    procs.push(p);
+    const base = `http://127.0.0.1:${await p.port}`;
+    await p.ready;
+    const meta = (await get(`${base}/v2/models/env-model/versions/12`)).json;
+    expect(meta.parameters).toMatchObject({ max_batch_size: 5, max_batch_delay_ms: 3, digest: mlp.digest });
+    p.child.kill('SIGTERM');
+    expect((await p.exit).code).toBe(0);
+  });
+
+  it('rejects a bad configuration before touching the network', () => {
+    const r = spawnSync(process.execPath, [CLI, 'serve', '--uri', mlp.uri, '--digest', 'sha256:abc', '--name', 'm'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('MODELPIN_E_SPEC_DIGEST');
+    const r2 = spawnSync(process.execPath, [CLI, 'serve', '--uri', mlp.uri, '--digest', mlp.digest, '--name', 'm', '--max-batch-size', '0'], { encoding: 'utf8' });
+    expect(r2.status).toBe(1);
+    expect(r2.stderr).toContain('MODELPIN_E_SERVE_CONFIG: --max-batch-size must be an integer ≥ 1, got 0');
+    const r3 = spawnSync(process.execPath, [CLI, 'serve', '--uri', mlp.uri, '--name', 'm'], { encoding: 'utf8' });
+    expect(r3.status).toBe(2);
+    expect(r3.stderr).toContain('digest');
+  });
+
+  it('works with a real third-party client: tritonclient[http], JSON and binary modes', async () => {
+    if (!existsSync(python)) throw new Error(`peers python not found at ${python}: set MODELPIN_PEERS_PYTHON (needs tritonclient[http], onnxruntime, numpy)`);
+    const a = serve(mlp, ['--name', 'mlp', '--model-version', '1', '--cache-dir', join(mlp.dir, 'cache-tc')]);
+    const b = serve(types, ['--name', 'types', '--cache-dir', join(types.dir, 'cache-tc')]);
+    const [pa, pb] = await Promise.all([a.port, b.port]);
+    await Promise.all([a.ready, b.ready]);
+    const script = join(mlp.dir, 'client.py');
+    writeFileSync(script, TRITON_SCRIPT);
+    const r = spawnSync(python, [script, `127.0.0.1:${pa}`, mlp.file, `127.0.0.1:${pb}`, types.file], { encoding: 'utf8', timeout: 90_000 });
+    expect(r.stderr + r.stdout, 'python client output').toContain('ALL OK');
+    expect(r.status).toBe(0);
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    expect((await a.exit).code).toBe(0);
+    expect((await b.exit).code).toBe(0);
+  });
+});
+
+const TRITON_SCRIPT = String.raw`
+import sys
+import numpy as np
+import onnxruntime as ort
+import tritonclient.http as httpclient
+
+mlp_url, mlp_file, types_url, types_file = sys.argv[1:5]
+
+c = httpclient.InferenceServerClient(url=mlp_url)
+assert c.is_server_live() and c.is_server_ready(), "server not live/ready"
+assert c.is_model_ready("mlp", "1")
+meta = c.get_model_metadata("mlp", "1")
+assert meta["platform"] == "onnxruntime_onnx", meta
+assert meta["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 64]}], meta
+sess = ort.InferenceSession(mlp_file)
+x = np.random.default_rng(1).standard_normal((3, 64)).astype(np.float32)
+want = sess.run(None, {"input": x})[0]
+for binary in (False, True):
+    i = httpclient.InferInput("input", list(x.shape), "FP32")
+    i.set_data_from_numpy(x, binary_data=binary)
+    o = httpclient.InferRequestedOutput("logits", binary_data=binary)
+    res = c.infer("mlp", [i], model_version="1", outputs=[o], request_id="abc")
+    got = res.as_numpy("logits")
+    assert got.dtype == np.float32 and got.shape == (3, 10), (got.dtype, got.shape)
+    assert np.array_equal(got, want), ("mismatch", binary, got, want)
+    assert res.get_response()["id"] == "abc"
+try:
+    c.infer("nope", [i])
+    raise SystemExit("expected an error for an unknown model")
+except httpclient.InferenceServerException as e:
+    assert "unknown model 'nope'" in str(e), str(e)
+
+t = httpclient.InferenceServerClient(url=types_url)
+tsess = ort.InferenceSession(types_file)
+feeds = {
+    "in_bool": np.array([[True, False], [False, True]]),
+    "in_u8": np.array([[0, 255], [1, 2]], dtype=np.uint8),
+    "in_u16": np.array([[0, 65535], [1, 2]], dtype=np.uint16),
+    "in_u32": np.array([[0, 4294967295], [1, 2]], dtype=np.uint32),
+    "in_u64": np.array([[0, 18446744073709551615], [9007199254740993, 2]], dtype=np.uint64),
+    "in_i8": np.array([[-128, 127], [1, 2]], dtype=np.int8),
+    "in_i16": np.array([[-32768, 32767], [1, 2]], dtype=np.int16),
+    "in_i32": np.array([[-2147483648, 2147483647], [1, 2]], dtype=np.int32),
+    "in_i64": np.array([[-9223372036854775808, 9223372036854775807], [-9007199254740993, 2]], dtype=np.int64),
+    "in_f16": np.array([[1.5, -2], [65504, 0.1]], dtype=np.float16),
+    "in_f32": np.array([[1.5, -0.1], [3e38, 1e-45]], dtype=np.float32),
+    "in_f64": np.array([[0.1, -1e308], [5e-324, 123.456]], dtype=np.float64),
+    "in_str": np.array([[b"a", "h\u00e9llo".encode()], [b"", "\u65e5\u672c".encode()]], dtype=np.object_),
+}
+dtypes = {"in_bool": "BOOL", "in_u8": "UINT8", "in_u16": "UINT16", "in_u32": "UINT32", "in_u64": "UINT64", "in_i8": "INT8",
+          "in_i16": "INT16", "in_i32": "INT32", "in_i64": "INT64", "in_f16": "FP16", "in_f32": "FP32", "in_f64": "FP64", "in_str": "BYTES"}
+ref = dict(zip([o.name for o in tsess.get_outputs()], tsess.run(None, {k: (np.array([[x.decode() for x in row] for row in v]) if k == "in_str" else v) for k, v in feeds.items()})))
+for binary in (False, True):
+    inputs = []
+    for k, v in feeds.items():
+        i = httpclient.InferInput(k, list(v.shape), dtypes[k])
+        # tritonclient cannot send FP16 as JSON; binary for that one only.
+        i.set_data_from_numpy(v, binary_data=binary or k == "in_f16")
+        inputs.append(i)
+    outs = [httpclient.InferRequestedOutput(k.replace("in_", "out_"), binary_data=binary or k == "in_f16") for k in feeds] + [httpclient.InferRequestedOutput("sum_f32", binary_data=binary)]
+    res = t.infer("types", inputs, outputs=outs)
+    for k in feeds:
+        name = k.replace("in_", "out_")
+        got = res.as_numpy(name)
+        if k == "in_str":
+            got = np.array([[x.decode() if isinstance(x, bytes) else x for x in row] for row in got])
+            assert (got == ref[name]).all(), (name, got, ref[name])
+        else:
+            assert got.dtype == feeds[k].dtype, (name, binary, got.dtype)
+            assert np.array_equal(got, ref[name]), (name, binary, got, ref[name])
+    assert np.array_equal(res.as_numpy("sum_f32"), ref["sum_f32"]), "sum_f32"
+print("ALL OK")
+`;
