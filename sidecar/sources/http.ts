@@ -85,7 +85,7 @@ export function httpSource(url: string, ctx: SourceContext, opts: HttpSourceOpti
       }
       const status = res.statusCode;
       if (status === 301 || status === 302 || status === 303 || status === 307 || status === 308) {
-        res.body.destroy();
+        discard(res.body);
         const loc = headerValue(res.headers.location);
         if (!loc) throw new ModelpinError('MODELPIN_E_FETCH_REDIRECT', `${redactUrl(current)} answered ${status} without a Location header`);
         let next: URL;
@@ -122,16 +122,16 @@ export function httpSource(url: string, ctx: SourceContext, opts: HttpSourceOpti
         if (status === 200) {
           const tag = headerValue(res.headers.etag);
           if (tag && !tag.startsWith('W/')) etag = tag;
-          return { body, start: 0, ...(len === undefined ? {} : { totalSize: len }), destroy: () => body.destroy() };
+          return { body, start: 0, ...(len === undefined ? {} : { totalSize: len }), destroy: () => discard(body) };
         }
         const range = parseContentRange(headerValue(res.headers['content-range']));
         if (!range) {
-          body.destroy();
+          discard(body);
           throw new RetryableError(`${redactUrl(current)} answered 206 without a usable Content-Range`);
         }
-        return { body, start: range.start, ...(range.total === undefined ? {} : { totalSize: range.total }), destroy: () => body.destroy() };
+        return { body, start: range.start, ...(range.total === undefined ? {} : { totalSize: range.total }), destroy: () => discard(body) };
       }
-      res.body.destroy();
+      discard(res.body);
       if (status === 416 && offset > 0) {
         // Our offset is past the end: the representation changed. Start over from byte 0.
         etag = undefined;
@@ -152,6 +152,12 @@ export function httpSource(url: string, ctx: SourceContext, opts: HttpSourceOpti
       await agent.close();
     },
   };
+}
+
+/** Drop a body we will not read. An error listener first: undici emits AbortError on destroy. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function statusError(status: number, where: string, redirected: boolean): Error {
