@@ -15,7 +15,7 @@ const CLUSTER_NAME_RE = new RegExp(CLUSTER_NAME);
 export interface ParseOptions {
   /** Shown in problem locations (the path the user gave). */
   file: string;
-  /** Merge spec.clusters[cluster] over spec before validating. */
+  /** Merge spec.clusters[cluster] over spec before validating. "" counts as not given (an empty Argo CD parameter). */
   cluster?: string;
   /** Accept a spec without spec.model.digest (lock and render-time resolution fill it in). */
   allowUnpinned?: boolean;
@@ -59,8 +59,8 @@ export function parseSpec(text: string, opts: ParseOptions): ParseResult {
   const baseDoc = withoutClusters(root);
 
   let result: Record<string, unknown>;
-  if (opts.cluster !== undefined) {
-    const overlay = isPlainObject(rawClusters) ? rawClusters[opts.cluster] : undefined;
+  if (opts.cluster !== undefined && opts.cluster !== '') {
+    const overlay = isPlainObject(rawClusters) && Object.hasOwn(rawClusters, opts.cluster) ? rawClusters[opts.cluster] : undefined;
     if (overlay === undefined) {
       const w = base.locate(['spec', 'clusters']);
       problems.push({
@@ -88,7 +88,7 @@ export function parseSpec(text: string, opts: ParseOptions): ParseResult {
   const unique = dedupe(problems);
   if (unique.length > 0) throw ModelpinError.fromProblems(unique);
   applyCodeDefaults(result);
-  return Object.freeze({ spec: deepFreeze(result) as unknown as ModelDeployment, warnings: Object.freeze(dedupe(warnings)), clusters: Object.freeze(clusters) });
+  return Object.freeze({ spec: deepFreeze(result) as unknown as ModelDeployment, warnings: deepFreeze(dedupe(warnings)), clusters: Object.freeze(clusters) });
 }
 
 /** Names under spec.clusters (sorted), or [] when the text has none or does not parse. */

@@ -106,6 +106,14 @@ describe('cluster overlays', () => {
     expect(`${p?.line}:${p?.col}`).toBe('58:5');
   });
 
+  it('inherited property names are not clusters', () => {
+    for (const name of ['constructor', '__proto__', 'toString']) expect(problems(full, { cluster: name })[0]?.code).toBe('MODELPIN_E_SPEC_CLUSTER');
+  });
+
+  it('an empty cluster name counts as none (an empty Argo CD parameter)', () => {
+    expect(parseSpec(full, { file: 'modelpin.yaml', cluster: '' }).spec.spec.replicas).toBe(2);
+  });
+
   it('an unknown cluster in a spec without clusters says so', () => {
     const [p] = problems(minimal, { cluster: 'prod' });
     expect(p?.code).toBe('MODELPIN_E_SPEC_CLUSTER');
