@@ -26,10 +26,17 @@ export interface ResolveDeps {
   trackingUri?: string;
   /** A full download larger than this is refused with MODELPIN_E_RESOLVE_TOO_LARGE. */
   maxDownloadBytes?: number;
-  /** Refuse to download at all (render-time resolution with a zero budget). */
+  /** Digests already computed for immutable references (render-time resolution's on-disk cache). */
+  cache?: DigestCache;
 }
 
-export type DigestSource = 's3-checksum' | 'mlflow-tag' | 'download';
+/** Keyed by an immutable reference (s3 with versionId, models:/name/<version>); never by a mutable one. */
+export interface DigestCache {
+  get(immutableUri: string): Promise<{ digest: string; size?: number } | undefined>;
+  put(immutableUri: string, value: { digest: string; size?: number }): Promise<void>;
+}
+
+export type DigestSource = 's3-checksum' | 'mlflow-tag' | 'download' | 'cache';
 
 export interface Resolution {
   /** The immutable form when the store has one (s3 ?versionId=, models:/name/<version>). */
@@ -111,12 +118,15 @@ async function resolveS3(ref: Extract<ArtifactRef, { scheme: 's3' }>, deps: Reso
     const versionId = ref.versionId ?? (head.VersionId && head.VersionId !== 'null' ? head.VersionId : undefined);
     const pinned: ArtifactRef = versionId ? { ...ref, versionId } : ref;
     const size = head.ContentLength;
+    const cached = versionId && deps.cache ? await deps.cache.get(formatArtifactUri(pinned)) : undefined;
+    if (cached) return { uri: formatArtifactUri(pinned), ...cached, how: 'cache' };
     const fromChecksum = fullObjectSha256(head.ChecksumSHA256, head.ChecksumType);
     if (fromChecksum) return { uri: formatArtifactUri(pinned), digest: fromChecksum, ...(size === undefined ? {} : { size }), how: 's3-checksum' };
     if (deps.maxDownloadBytes !== undefined && size !== undefined && size > deps.maxDownloadBytes) throw tooLarge(formatArtifactUri(pinned), size, deps.maxDownloadBytes);
     const { s3Source } = await import('../../../sidecar/sources/s3.js');
     const what = formatArtifactUri(pinned);
     const h = await boundedHash(what, (maxBytes) => hashSource(s3Source(pinned, sourceCtx(deps), { client }), deps.log, maxBytes === undefined ? {} : { maxBytes }), deps);
+    if (versionId && deps.cache) await deps.cache.put(what, { digest: h.digest, size: h.size });
     return { uri: formatArtifactUri(pinned), digest: h.digest, size: h.size, how: 'download' };
   } finally {
     client.destroy();
@@ -137,8 +147,7 @@ export async function mlflowClientFor(deps: Pick<ResolveDeps, 'env' | 'credentia
 async function resolveModels(ref: MlflowRef, deps: ResolveDeps): Promise<Resolution> {
   const { locateModelVersion, proxySource } = await import('../../../sidecar/sources/mlflow.js');
   const client = await mlflowClientFor(deps);
-  const located = await locateModelVersion(client, ref, { s3: { env: deps.env, ...(deps.credentialsDir ? { credentialsDir: deps.credentialsDir } : {}) } });
-  const v = located.version;
+  const v = await client.resolve(ref);
   const uri = formatArtifactUri({ scheme: 'models', name: v.name, kind: 'version', version: v.version });
   const base = { uri, ...(v.runId ? { runId: v.runId } : {}), modelVersion: v };
   const tagged = v.tags[DIGEST_TAG];
@@ -152,6 +161,14 @@ async function resolveModels(ref: MlflowRef, deps: ResolveDeps): Promise<Resolut
     const size = sizeTag !== undefined && /^\d+$/.test(sizeTag) ? Number(sizeTag) : undefined;
     return { ...base, digest: tagged, ...(size === undefined ? {} : { size }), how: 'mlflow-tag' };
   }
+  const cached = deps.cache ? await deps.cache.get(uri) : undefined;
+  if (cached) return { ...base, ...cached, how: 'cache' };
+  // A version's source never changes in MLflow, so locating by the concrete version is stable.
+  const located = await locateModelVersion(
+    client,
+    { scheme: 'models', name: v.name, kind: 'version', version: v.version },
+    { s3: { env: deps.env, ...(deps.credentialsDir ? { credentialsDir: deps.credentialsDir } : {}) } },
+  );
   const ctx = sourceCtx(deps);
   const h = await boundedHash(
     uri,
@@ -162,5 +179,6 @@ async function resolveModels(ref: MlflowRef, deps: ResolveDeps): Promise<Resolut
     },
     deps,
   );
+  if (deps.cache) await deps.cache.put(uri, { digest: h.digest, size: h.size });
   return { ...base, digest: h.digest, size: h.size, how: 'download' };
 }

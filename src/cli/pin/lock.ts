@@ -46,8 +46,10 @@ export async function lockSpecFile(opts: LockOptions): Promise<LockResult> {
     log: opts.log,
     ...(opts.credentialsDir ? { credentialsDir: opts.credentialsDir } : {}),
     ...(opts.caFile ? { caFile: opts.caFile } : {}),
-    ...(spec.spec.gates?.mlflow ? { trackingUri: spec.spec.gates.mlflow.trackingUri } : {}),
   };
+  const { registryUri } = await import('./resolve.js');
+  const trackingUri = registryUri(spec);
+  if (trackingUri) Object.assign(deps, { trackingUri });
   const resolution = opts.resolved ?? (await resolveArtifact(source, deps));
   // Gates run on every lock, --check included: a digest typed in by hand gets no free pass.
   const gates = await checkGates(spec, resolution, deps);
