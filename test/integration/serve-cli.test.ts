@@ -1,67 +1,13 @@
 // `modelpin serve` as the container runs it: the built CLI in a child process, configured by
 // flags or MODELPIN_* env, found by its "listening" log line. Covers SIGTERM drain (and its
 // deadline), a tampered artifact, and a real third-party V2 client (tritonclient[http]).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTypesModel, mlpModel, slowModel } from '../fixtures/onnx/models.js';
 import { get, post, writeModel, type Fixture } from '../unit/sidecar/serve/support.js';
-
-const CLI = join(import.meta.dirname, '../../dist/modelpin.js');
-
-export interface ServeProcess {
-  child: ChildProcess;
-  port: Promise<number>;
-  ready: Promise<void>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  logs(): { msg: string; [k: string]: unknown }[];
-  stderr(): string;
-}
-
-/** Spawn `node dist/modelpin.js <args>`; resolves port/ready from its structured log lines. */
-export function spawnServe(args: string[], env: Record<string, string> = {}): ServeProcess {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm run test:integration does)`);
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  const lines: { msg: string }[] = [];
-  let onPort!: (p: number) => void;
-  let onReady!: () => void;
-  let onFail!: (e: Error) => void;
-  const port = new Promise<number>((r, j) => ((onPort = r), (onFail = j)));
-  const ready = new Promise<void>((r, j) => {
-    onReady = r;
-    const prev = onFail;
-    onFail = (e) => (prev(e), j(e));
-  });
-  port.catch(() => {});
-  ready.catch(() => {});
-  let buf = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-    buf += d;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        const j = JSON.parse(line) as { msg: string; port?: number };
-        lines.push(j);
-        if (j.msg === 'listening') onPort(j.port!);
-        if (j.msg === 'ready') onReady();
-      } catch {
-        /* not a log line (e.g. the final error report) */
-      }
-    }
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      onFail(new Error(`modelpin serve exited (${code ?? signal}) before it was ready:\n${err}`));
-      resolve({ code, signal });
-    }),
-  );
-  return { child, port, ready, exit, logs: () => lines as never, stderr: () => err };
-}
+import { CLI, spawnServe, type ServeProcess } from './support/serve-process.js';
 
 const python = process.env.MODELPIN_PEERS_PYTHON ?? '/root/.cache/modelpin/venv-peers/bin/python';
 
@@ -162,6 +108,9 @@ describe('modelpin serve (CLI)', () => {
       MODELPIN_CACHE_DIR: join(mlp.dir, 'cache-env'),
       MODELPIN_MAX_BATCH_SIZE: '5',
       MODELPIN_MAX_BATCH_DELAY_MS: '3',
+      // MODELPIN_* variables that are not serve flags (read by fetch) must not be usage errors.
+      MODELPIN_S3_FORCE_PATH_STYLE: 'true',
+      MODELPIN_FETCH_CONCURRENCY: '2',
     });
     procs.push(p);
     const base = `http://127.0.0.1:${await p.port}`;

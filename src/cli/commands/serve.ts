@@ -42,12 +42,51 @@ export const SERVE_DEFAULTS = {
   drainTimeoutSeconds: 25,
 } as const;
 
+const SERVE_FLAGS: Record<string, 'string' | 'number'> = {
+  uri: 'string',
+  digest: 'string',
+  format: 'string',
+  entry: 'string',
+  size: 'number',
+  name: 'string',
+  'model-version': 'string',
+  port: 'number',
+  host: 'string',
+  'cache-dir': 'string',
+  'credentials-dir': 'string',
+  'ca-file': 'string',
+  'signature-uri': 'string',
+  'public-key': 'string',
+  'max-batch-size': 'number',
+  'max-batch-delay-ms': 'number',
+  'max-queue': 'number',
+  threads: 'number',
+  'inter-op-threads': 'number',
+  'max-body-bytes': 'number',
+  'drain-timeout-seconds': 'number',
+  'log-level': 'string',
+};
+
+/**
+ * MODELPIN_<UPPER_SNAKE> for each serve flag, as that flag's default (so a flag on the command line
+ * wins). Not yargs' .env('MODELPIN'): that turns *every* MODELPIN_* variable into an argument, and
+ * with .strict() the pod's MODELPIN_S3_FORCE_PATH_STYLE=true would fail as an unknown flag.
+ */
+function withEnvDefaults(y: Argv, env: NodeJS.ProcessEnv = process.env): Argv {
+  for (const [flag, type] of Object.entries(SERVE_FLAGS)) {
+    const v = env[`MODELPIN_${flag.toUpperCase().replaceAll('-', '_')}`];
+    if (v === undefined || v === '') continue;
+    y = y.default(flag, type === 'number' ? Number(v) : v);
+  }
+  return y;
+}
+
 export const serveCommand: CommandModule<object, ServeArgs> = {
   command: 'serve',
   describe: 'Fetch, verify and serve a pinned ONNX model over the Open Inference Protocol (the sidecar)',
   builder: (y: Argv) =>
-    y
-      .env('MODELPIN')
+    withEnvDefaults(
+      y
       .option('uri', { type: 'string', demandOption: true, describe: 'artifact URI (s3://, https://, file://, models:/)' })
       .option('digest', { type: 'string', demandOption: true, describe: 'pinned sha256:<hex>; nothing else is ever loaded' })
       .option('format', { choices: ['onnx', 'tar'] as const, default: 'onnx' as const, describe: 'artifact format' })
@@ -78,7 +117,8 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         describe: 'on SIGTERM, wait at most this long for in-flight requests',
       })
       .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] as const, default: 'info' as const, describe: 'log verbosity' })
-      .example('$0 serve --uri s3://models/fraud/model.onnx --digest sha256:… --name fraud-detector', 'serve on :8080') as unknown as Argv<ServeArgs>,
+      .example('$0 serve --uri s3://models/fraud/model.onnx --digest sha256:… --name fraud-detector', 'serve on :8080'),
+    ) as unknown as Argv<ServeArgs>,
   handler: handle(async (args: ServeArgs) => {
     const [{ startServe }, { fetchArtifact }, { createLogger }, { ModelpinError }, { parseDigest }] = await Promise.all([
       import('../../../sidecar/serve/index.js'),
