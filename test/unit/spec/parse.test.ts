@@ -172,6 +172,15 @@ describe('cluster overlays', () => {
     expect(problems(minimal + '  clusters:\n    dev: 5\n', { cluster: 'dev' }).map((p) => p.path)).toEqual(['spec.clusters.dev']);
   });
 
+  it('a `__proto__` key is an unknown field, in the base and in an overlay', () => {
+    const text = minimal + '  __proto__: {replicas: 5}\n  clusters:\n    prod:\n      __proto__: {replicas: 7}\n';
+    expect(problems(text).map((p) => [p.code, p.path])).toEqual([
+      ['MODELPIN_E_SPEC_UNKNOWN_FIELD', 'spec.__proto__'],
+      ['MODELPIN_E_SPEC_UNKNOWN_FIELD', 'spec.clusters.prod.__proto__'],
+    ]);
+    expect(({} as { replicas?: number }).replicas).toBeUndefined();
+  });
+
   it('listClusters tolerates text that does not parse', () => {
     expect(listClusters(full)).toEqual(['prod-eu', 'staging']);
     expect(listClusters('a: [')).toEqual([]);
