@@ -183,7 +183,7 @@ describe('fetch over HTTPS', () => {
   it('rejects a tampered artifact, naming both digests, and caches nothing', async () => {
     const body = randomBytes(30_000);
     const tampered = Buffer.from(body);
-    tampered[12_345] ^= 0xff;
+    tampered[12_345] = (tampered[12_345] ?? 0) ^ 0xff;
     srv.route('/tampered.onnx', { body: tampered });
     const o = opts(srv.url('/tampered.onnx'), body);
     const err = await fetchArtifact(o).catch((e: unknown) => e);

@@ -18,23 +18,34 @@ interface FetchArgs {
   'log-level'?: 'debug' | 'info' | 'warn' | 'error';
 }
 
+// Each flag is also read from MODELPIN_<FLAG> (e.g. MODELPIN_CACHE_DIR), as with yargs'
+// .env('MODELPIN') but only for the flags declared here: .env() would turn every other MODELPIN_*
+// variable in a pod (MODELPIN_S3_FORCE_PATH_STYLE, MODELPIN_HTTP_TOKEN, ...) into an "unknown
+// argument" under .strict(). Command-line flags win over the environment.
+function fromEnv(flag: string): string | undefined {
+  return process.env[`MODELPIN_${flag.toUpperCase().replace(/-/g, '_')}`] || undefined;
+}
+function numberFromEnv(flag: string): number | undefined {
+  const v = fromEnv(flag);
+  return v === undefined ? undefined : Number(v);
+}
+
 export const fetchCommand: CommandModule<object, FetchArgs> = {
   command: 'fetch',
   describe: 'Fetch an artifact, verify its digest (and signature), cache it, print its path',
   builder: (y: Argv) =>
     y
-      .env('MODELPIN')
-      .option('uri', { type: 'string', demandOption: true, describe: 's3://bucket/key[?versionId=], https://..., file:///path' })
-      .option('digest', { type: 'string', demandOption: true, describe: 'the pin: sha256:<64 hex>' })
-      .option('format', { choices: ['onnx', 'tar'] as const, default: 'onnx' as const, describe: 'a single .onnx, or a .tar/.tar.gz to extract' })
-      .option('entry', { type: 'string', default: 'model.onnx', describe: 'path of the .onnx inside a tar' })
-      .option('size', { type: 'number', describe: 'expected size in bytes; a larger download is refused' })
-      .option('cache-dir', { type: 'string', default: '/var/cache/modelpin', describe: 'content-addressed cache directory' })
-      .option('credentials-dir', { type: 'string', describe: 'mounted Secret: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, token or authorization' })
-      .option('ca-file', { type: 'string', describe: 'extra PEM CA bundle trusted for HTTPS' })
-      .option('signature-uri', { type: 'string', describe: 'detached signature (default <uri>.sig when --public-key is set)' })
-      .option('public-key', { type: 'string', describe: 'PEM public key (ECDSA P-256 or Ed25519) to check the signature with' })
-      .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] as const, default: 'info' as const }) as unknown as Argv<FetchArgs>,
+      .option('uri', { type: 'string', demandOption: !fromEnv('uri'), default: fromEnv('uri'), describe: 's3://bucket/key[?versionId=], https://..., file:///path' })
+      .option('digest', { type: 'string', demandOption: !fromEnv('digest'), default: fromEnv('digest'), describe: 'the pin: sha256:<64 hex>' })
+      .option('format', { choices: ['onnx', 'tar'] as const, default: fromEnv('format') ?? 'onnx', describe: 'a single .onnx, or a .tar/.tar.gz to extract' })
+      .option('entry', { type: 'string', default: fromEnv('entry') ?? 'model.onnx', describe: 'path of the .onnx inside a tar' })
+      .option('size', { type: 'number', default: numberFromEnv('size'), describe: 'expected size in bytes; a larger download is refused' })
+      .option('cache-dir', { type: 'string', default: fromEnv('cache-dir') ?? '/var/cache/modelpin', describe: 'content-addressed cache directory' })
+      .option('credentials-dir', { type: 'string', default: fromEnv('credentials-dir'), describe: 'mounted Secret: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, token or authorization' })
+      .option('ca-file', { type: 'string', default: fromEnv('ca-file'), describe: 'extra PEM CA bundle trusted for HTTPS' })
+      .option('signature-uri', { type: 'string', default: fromEnv('signature-uri'), describe: 'detached signature (default <uri>.sig when --public-key is set)' })
+      .option('public-key', { type: 'string', default: fromEnv('public-key'), describe: 'PEM public key (ECDSA P-256 or Ed25519) to check the signature with' })
+      .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] as const, default: fromEnv('log-level') ?? 'info' }) as unknown as Argv<FetchArgs>,
   handler: handle(async (args: FetchArgs) => {
     const [{ fetchArtifact }, { createLogger }] = await Promise.all([import('../../../sidecar/fetch/index.js'), import('../../../sidecar/log.js')]);
     const ctl = new AbortController();

@@ -64,6 +64,8 @@ export interface Fixture {
   url(path: string): string;
   route(path: string, r: Route): void;
   readonly requests: RecordedRequest[];
+  /** Requests for one path, in order. */
+  requestsFor(path: string): RecordedRequest[];
   close(): Promise<void>;
 }
 
