@@ -121,9 +121,12 @@ function toProblem(e: ErrorObject, root: unknown, loc: Locator, file: string, pr
       const known = Object.keys((schema.properties ?? {}) as object);
       const guess = closest(extra, known);
       const message = guess ? `unknown field \`${extra}\`; did you mean \`${guess}\`?` : `unknown field \`${extra}\``;
+      const elsewhere = guess ? [] : (fieldIndex().get(extra) ?? []);
       const hint = guess
         ? `rename it to \`${guess}\``
-        : known.length > 0
+        : elsewhere.length > 0
+          ? `\`${extra}\` belongs at ${elsewhere.join(' or ')}; move it there (check the indentation)`
+          : known.length > 0
           ? `remove it; fields allowed here: ${known.join(', ')}`
           : 'remove it';
       return make('MODELPIN_E_SPEC_UNKNOWN_FIELD', [...base, extra], message, hint, true);
@@ -181,6 +184,25 @@ function toProblem(e: ErrorObject, root: unknown, loc: Locator, file: string, pr
     default:
       return make('MODELPIN_E_SPEC_INVALID', base, e.message ?? `fails the ${e.keyword} rule`);
   }
+}
+
+let index: Map<string, string[]> | undefined;
+
+/** Field name → where the schema defines it (spec.replicas, ...), for misplaced fields. */
+function fieldIndex(): Map<string, string[]> {
+  if (index) return index;
+  const idx = new Map<string, string[]>();
+  const visit = (s: JsonSchema, path: string): void => {
+    for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, JsonSchema>)) {
+      if (path.startsWith('spec.clusters')) continue;
+      const here = path === '' ? k : `${path}.${k}`;
+      idx.set(k, [...(idx.get(k) ?? []), here]);
+      visit(v, here);
+    }
+    if (s.items && typeof s.items === 'object') visit(s.items as JsonSchema, `${path}[]`);
+  };
+  visit(specSchema, '');
+  return (index = idx);
 }
 
 function rangeWords(s: JsonSchema): string {

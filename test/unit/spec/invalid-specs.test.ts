@@ -42,6 +42,7 @@ const cases: Case[] = [
   { name: 'bad-label-key', code: 'MODELPIN_E_SPEC_INVALID', at: '6:5', path: 'metadata.labels["-team"]', message: /label key "-team"/ },
   { name: 'numeric-label-value', code: 'MODELPIN_E_SPEC_INVALID', at: '6:14', path: 'metadata.labels.version', hint: /quote the value: "7"/ },
   { name: 'unknown-field', code: 'MODELPIN_E_SPEC_UNKNOWN_FIELD', at: '11:3', path: 'spec.replica', message: /did you mean `replicas`\?/ },
+  { name: 'misplaced-field', code: 'MODELPIN_E_SPEC_UNKNOWN_FIELD', at: '11:5', path: 'spec.serving.replicas', hint: /belongs at spec\.replicas/ },
   { name: 'bad-digest', code: 'MODELPIN_E_SPEC_DIGEST', at: '8:13', path: 'spec.model.digest', hint: /lowercase/ },
   { name: 'missing-digest', code: 'MODELPIN_E_SPEC_UNPINNED', at: '7:5', path: 'spec.model.digest', hint: /modelpin lock .*sha256sum/ },
   { name: 'bad-uri-scheme', code: 'MODELPIN_E_SPEC_URI', at: '7:10', path: 'spec.model.uri', message: /unsupported scheme "ftp"/ },
