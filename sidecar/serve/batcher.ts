@@ -155,7 +155,7 @@ export class Batcher {
     try {
       if (batch.length === 1) {
         const p = batch[0]!;
-        const outputs = await this.run(p.req.inputs.map((t) => t));
+        const outputs = await this.run(p.req.inputs);
         const end = now();
         const rows = this.opts.batching ? p.req.rows : 1;
         this.onBatch(rows, (end - started) / 1000);

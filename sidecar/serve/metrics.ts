@@ -1,19 +1,131 @@
 // Prometheus metrics with the exact names the rendered canary AnalysisTemplate queries (see the
-// shared contract in the README); a per-server Registry so tests can run several servers at once.
+// shared contract in the README); a per-server prom-client Registry (text format, default process
+// metrics) so tests can run several servers in one process.
+//
+// The per-request series are plain numbers behind prom-client's custom-metric interface: every
+// inference request updates ~6 series, and prom-client's own observe()/inc() re-validate and
+// re-hash the label set on each call, a visible cost at tens of thousands of requests/s.
+// Label values are fixed per server (model, version), so they are formatted once, at scrape time.
 import client from 'prom-client';
+
+type Labels = Record<string, string>;
+
+interface MetricValue {
+  value: number;
+  labels: Labels;
+  metricName?: string;
+}
+
+/** What prom-client's Registry needs from a metric (see Registry.getMetricsAsString). */
+abstract class CustomMetric {
+  readonly aggregator = 'sum';
+  abstract readonly type: 'counter' | 'gauge' | 'histogram';
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  abstract values(): MetricValue[];
+  get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.values() };
+  }
+  reset(): void {}
+}
+
+export class FastCounter extends CustomMetric {
+  readonly type = 'counter';
+  value = 0;
+  constructor(name: string, help: string, readonly labels: Labels = {}) {
+    super(name, help);
+  }
+  inc(by = 1): void {
+    this.value += by;
+  }
+  values(): MetricValue[] {
+    return [{ value: this.value, labels: this.labels }];
+  }
+}
+
+/** Several counters of one name that differ in one label (e.g. outcome). */
+class CounterFamily extends CustomMetric {
+  readonly type = 'counter';
+  constructor(name: string, help: string, readonly members: FastCounter[]) {
+    super(name, help);
+  }
+  values(): MetricValue[] {
+    return this.members.flatMap((m) => m.values());
+  }
+}
+
+export class FastGauge extends CustomMetric {
+  readonly type = 'gauge';
+  value = 0;
+  constructor(name: string, help: string, readonly labels: Labels = {}) {
+    super(name, help);
+  }
+  set(v: number): void {
+    this.value = v;
+  }
+  inc(): void {
+    this.value++;
+  }
+  dec(): void {
+    this.value--;
+  }
+  values(): MetricValue[] {
+    return [{ value: this.value, labels: this.labels }];
+  }
+}
+
+export class FastHistogram extends CustomMetric {
+  readonly type = 'histogram';
+  private readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(name: string, help: string, readonly buckets: readonly number[], readonly labels: Labels = {}) {
+    super(name, help);
+    this.counts = new Float64Array(buckets.length + 1);
+  }
+  observe(v: number): void {
+    const b = this.buckets;
+    let i = 0;
+    while (i < b.length && v > b[i]!) i++;
+    this.counts[i]!++;
+    this.sum += v;
+    this.count++;
+  }
+  values(): MetricValue[] {
+    const out: MetricValue[] = [];
+    let cum = 0;
+    for (let i = 0; i <= this.buckets.length; i++) {
+      cum += this.counts[i]!;
+      const le = i < this.buckets.length ? String(this.buckets[i]) : '+Inf';
+      out.push({ metricName: `${this.name}_bucket`, value: cum, labels: { le, ...this.labels } });
+    }
+    out.push({ metricName: `${this.name}_sum`, value: this.sum, labels: this.labels });
+    out.push({ metricName: `${this.name}_count`, value: this.count, labels: this.labels });
+    return out;
+  }
+}
+
+/** modelpin_model_info: no series at all until the model (and so its digest) is known. */
+class InfoGauge extends FastGauge {
+  override values(): MetricValue[] {
+    return this.value ? super.values() : [];
+  }
+}
 
 export interface ServeMetrics {
   registry: client.Registry;
-  success: client.Counter.Internal;
-  failure: client.Counter.Internal;
-  requestDuration: client.Histogram.Internal<string>;
-  queueDuration: client.Histogram.Internal<string>;
-  computeDuration: client.Histogram.Internal<string>;
-  batchSize: client.Histogram.Internal<string>;
-  inflight: client.Gauge.Internal<string>;
-  ready: client.Gauge;
-  fetchBytes: client.Counter;
-  fetchDuration: client.Gauge;
+  success: FastCounter;
+  failure: FastCounter;
+  requestDuration: FastHistogram;
+  queueDuration: FastHistogram;
+  computeDuration: FastHistogram;
+  batchSize: FastHistogram;
+  inflight: FastGauge;
+  ready: FastGauge;
+  fetchBytes: FastCounter;
+  fetchDuration: FastGauge;
   setModelInfo(digest: string): void;
 }
 
@@ -24,46 +136,41 @@ const ROWS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 export function createMetrics(model: string, version: string, opts: { processMetrics?: boolean } = {}): ServeMetrics {
   const registry = new client.Registry();
   if (opts.processMetrics !== false) client.collectDefaultMetrics({ register: registry });
-  const labelNames = ['model', 'version'] as const;
   const labels = { model, version };
-  const registers = [registry];
-  const requests = new client.Counter({
-    name: 'modelpin_infer_requests_total',
-    help: 'Inference requests answered, by outcome (failure = any non-2xx answer to /infer).',
-    labelNames: ['model', 'version', 'outcome'] as const,
-    registers,
-  });
-  const hist = (name: string, help: string, buckets: number[]) =>
-    new client.Histogram({ name, help, labelNames, buckets, registers }).labels(labels);
-  const info = new client.Gauge({
-    name: 'modelpin_model_info',
-    help: 'The served model: name, version and the verified artifact digest (always 1).',
-    labelNames: ['model', 'version', 'digest'] as const,
-    registers,
-  });
+  const success = new FastCounter('modelpin_infer_requests_total', '', { ...labels, outcome: 'success' });
+  const failure = new FastCounter('modelpin_infer_requests_total', '', { ...labels, outcome: 'failure' });
+  const info = new InfoGauge('modelpin_model_info', 'The served model: name, version and the verified artifact digest (always 1 once ready).');
   const m: ServeMetrics = {
     registry,
-    success: requests.labels({ ...labels, outcome: 'success' }),
-    failure: requests.labels({ ...labels, outcome: 'failure' }),
-    requestDuration: hist('modelpin_infer_request_duration_seconds', 'Inference request latency, end to end (queue included).', SECONDS),
-    queueDuration: hist('modelpin_infer_queue_duration_seconds', 'Time a request waited in the batching queue.', SECONDS),
-    computeDuration: hist('modelpin_infer_compute_duration_seconds', 'ONNX Runtime run time of the batch a request was part of.', SECONDS),
-    batchSize: hist('modelpin_infer_batch_size', 'Rows (leading-dimension size) per ONNX Runtime run.', ROWS),
-    inflight: new client.Gauge({
-      name: 'modelpin_infer_inflight_requests',
-      help: 'Inference requests received and not yet answered.',
-      labelNames,
-      registers,
-    }).labels(labels),
-    ready: new client.Gauge({ name: 'modelpin_model_ready', help: '1 when the model is loaded, verified, warmed up and serving.', registers }),
-    fetchBytes: new client.Counter({ name: 'modelpin_fetch_bytes_total', help: 'Artifact bytes downloaded (0 on a cache hit).', registers }),
-    fetchDuration: new client.Gauge({ name: 'modelpin_fetch_duration_seconds', help: 'Duration of the last start-up fetch and verification.', registers }),
-    setModelInfo: (digest) => info.set({ model, version, digest }, 1),
+    success,
+    failure,
+    requestDuration: new FastHistogram('modelpin_infer_request_duration_seconds', 'Inference request latency, end to end (queue included).', SECONDS, labels),
+    queueDuration: new FastHistogram('modelpin_infer_queue_duration_seconds', 'Time a request waited in the batching queue.', SECONDS, labels),
+    computeDuration: new FastHistogram('modelpin_infer_compute_duration_seconds', 'ONNX Runtime run time, one observation per run (batch).', SECONDS, labels),
+    batchSize: new FastHistogram('modelpin_infer_batch_size', 'Rows (leading-dimension size) per ONNX Runtime run.', ROWS, labels),
+    inflight: new FastGauge('modelpin_infer_inflight_requests', 'Inference requests received and not yet answered.', labels),
+    ready: new FastGauge('modelpin_model_ready', '1 when the model is verified, loaded, warmed up and serving.'),
+    fetchBytes: new FastCounter('modelpin_fetch_bytes_total', 'Artifact bytes downloaded (0 on a cache hit).'),
+    fetchDuration: new FastGauge('modelpin_fetch_duration_seconds', 'Duration of the last start-up fetch and verification.'),
+    setModelInfo: (digest) => {
+      info.labels.model = model;
+      info.labels.version = version;
+      info.labels.digest = digest;
+      info.set(1);
+    },
   };
-  // Zero the counters so the failure series exists before the first failure (rate() needs it).
-  m.success.inc(0);
-  m.failure.inc(0);
-  m.ready.set(0);
-  m.inflight.set(0);
+  const metrics: { name: string }[] = [
+    new CounterFamily('modelpin_infer_requests_total', 'Inference requests answered, by outcome (failure = any non-200 answer to /infer).', [success, failure]),
+    m.requestDuration,
+    m.queueDuration,
+    m.computeDuration,
+    m.batchSize,
+    m.inflight,
+    info,
+    m.ready,
+    m.fetchBytes,
+    m.fetchDuration,
+  ];
+  for (const metric of metrics) registry.registerMetric(metric as unknown as client.Metric);
   return m;
 }
