@@ -153,6 +153,9 @@ async function resolvePin(spec: import('../../spec/types.js').ModelDeployment) {
     cacheDir: process.env.MODELPIN_CACHE_DIR ?? path.join(os.tmpdir(), 'modelpin-render-cache'),
     maxDownloadBytes: resolveMaxBytes(process.env.MODELPIN_RESOLVE_MAX_BYTES, ModelpinError),
     env: process.env,
+    // The plugin container's own configuration, named like the sidecar's MODELPIN_* settings.
+    ...(process.env.MODELPIN_CREDENTIALS_DIR ? { credentialsDir: process.env.MODELPIN_CREDENTIALS_DIR } : {}),
+    ...(process.env.MODELPIN_CA_FILE ? { caFile: process.env.MODELPIN_CA_FILE } : {}),
   });
 }
 

@@ -3,6 +3,7 @@
 // plugin.yaml with no arguments, and the environment the repo-server passes — then read stdout
 // as Argo CD does (a YAML stream). Needs `npm run build` first (`npm test` does it).
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -41,6 +42,14 @@ beforeAll(() => {
   cpSync(join(root, 'test/golden/app-kube-1.28/modelpin.yaml'), join(repo, 'apps/scorer/modelpin.yaml'));
   mkdirSync(join(repo, 'apps/broken'), { recursive: true });
   writeFileSync(join(repo, 'apps/broken/modelpin.yaml'), 'apiVersion: modelpin.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: broken\nspec:\n  model:\n    uri: s3://models/x.onnx\n    digest: sha256:nothex\n  serving:\n    image: ghcr.io/x/y:1\n  replicaz: 2\n');
+  // An unpinned spec for render-time resolution: the model is a local file outside the repo.
+  mkdirSync(join(work, 'models'));
+  cpSync(join(root, 'plugin/examples/fraud-detector/model.onnx'), join(work, 'models/model.onnx'));
+  mkdirSync(join(repo, 'apps/unpinned'), { recursive: true });
+  writeFileSync(
+    join(repo, 'apps/unpinned/modelpin.yaml'),
+    `apiVersion: modelpin.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: unpinned\nspec:\n  model:\n    uri: file://${join(work, 'models/model.onnx')}\n  serving:\n    image: ghcr.io/modelpin/modelpin-sidecar:0.1.0@sha256:${'1'.repeat(64)}\n`,
+  );
   mkdirSync(join(repo, 'apps/empty'), { recursive: true });
   writeFileSync(join(repo, 'apps/empty/README.md'), 'no spec here\n');
   argoModes(repo);
@@ -83,6 +92,7 @@ function generate(app: string, extra: Record<string, string | undefined> = {}): 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+type Any = Record<string, any>;
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: Record<string, any> };
 
 function objects(stdout: string): Obj[] {
@@ -231,6 +241,28 @@ describe('argocd-cmp-server contract (built CLI)', () => {
     const bad = spawnSync(process.execPath, [cli, 'render', '-o', 'xml'], { cwd, encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stdout).toBe('');
+  });
+
+  it('resolve=true pins an unpinned spec at render time and marks the workload', () => {
+    const digest = 'sha256:' + createHash('sha256').update(readFileSync(join(work, 'models/model.onnx'))).digest('hex');
+    const env = { MODELPIN_CACHE_DIR: join(work, 'cache'), ARGOCD_APP_PARAMETERS: appParameters([{ name: 'resolve', string: 'true' }]) };
+    const r = generate('unpinned', env);
+    expect(r.status, r.stderr).toBe(0);
+    const dep = objects(r.stdout).find((o) => o.kind === 'Deployment')!;
+    expect((dep.metadata as Any).annotations['modelpin.dev/resolved-at-render']).toBe('true');
+    expect(dep.spec!.template.metadata.annotations['modelpin.dev/model-digest']).toBe(digest);
+    // A second render gives the same bytes (Argo CD's manifest cache aside, resolution is stable).
+    expect(generate('unpinned', env).stdout).toBe(r.stdout);
+  });
+
+  it('without resolve, an unpinned spec fails; with a too small download budget, resolution refuses', () => {
+    expectUserError(generate('unpinned'), 'MODELPIN_E_SPEC_UNPINNED');
+    const r = generate('unpinned', {
+      MODELPIN_CACHE_DIR: join(work, 'cache-empty'),
+      MODELPIN_RESOLVE_MAX_BYTES: '1000',
+      ARGOCD_APP_PARAMETERS: appParameters([{ name: 'resolve', string: 'true' }]),
+    });
+    expectUserError(r, 'MODELPIN_E_RESOLVE_TOO_LARGE');
   });
 
   it('leaves the extracted repo untouched (no files written next to the spec)', () => {
