@@ -148,6 +148,30 @@ describe('modelpin lock with MLflow models:/', () => {
     expect(await readFile(failFile, 'utf8')).toBe(failText);
   });
 
+  it('gates a non-registry URI through spec.model.provenance.mlflowRunId', async () => {
+    const bytes = new TextEncoder().encode('plain file model');
+    const model = join(dir, 'plain.onnx');
+    await writeFile(model, bytes);
+    for (const [accuracy, ok] of [
+      [0.95, true],
+      [0.5, false],
+    ] as const) {
+      const runId = await mlflow.createRun({ accuracy });
+      const file = join(dir, `prov-${accuracy}.yaml`);
+      const text = spec(`file://${model}`, gates(mlflow.url, 0.9)).replace('    format: onnx\n', `    format: onnx\n    provenance:\n      mlflowRunId: ${runId}\n`);
+      await writeFile(file, text);
+      const r = await runCli(['lock', file], { env });
+      if (ok) {
+        expect(r.stderr).toBe('');
+        expect(await readFile(file, 'utf8')).toContain(`    uri: file://${model}   # the registry reference\n    digest: ${sha(bytes)}\n`);
+      } else {
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(new RegExp(`MODELPIN_E_GATE_FAILED: .*\\(run ${runId}\\)`));
+        expect(await readFile(file, 'utf8')).toBe(text);
+      }
+    }
+  });
+
   it('fails closed when the version has no run or the run lacks the metric', async () => {
     const bytes = new TextEncoder().encode('no run');
     const runId = await mlflow.createRun({});
