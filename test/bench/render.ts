@@ -4,7 +4,7 @@
 // the ratio. Target: ratio ≤ 1.5. Run from the repository root (Node 20 cannot run .ts directly):
 //   npm run build && npx esbuild test/bench/render.ts --platform=node --format=esm \
 //     --outfile=/tmp/bench-render.mjs && node /tmp/bench-render.mjs
-// Env RUNS=<n> (default 30, at least 20).
+// Env RUNS=<n> (default 30, at least 20); MODELPIN_BENCH_CLI=<path> benchmarks another bundle.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +21,8 @@ function findRoot(): string {
   }
 }
 const root = findRoot();
-const cli = join(root, 'dist/modelpin.js');
+// MODELPIN_BENCH_CLI compares another build (e.g. a start-up experiment) under the same conditions.
+const cli = process.env.MODELPIN_BENCH_CLI ?? join(root, 'dist/modelpin.js');
 const example = join(root, 'plugin/examples/fraud-detector');
 const RUNS = Math.max(20, Number(process.env.RUNS ?? 30));
 const TARGET = 1.5;
