@@ -10,14 +10,9 @@ import { join, posix, sep } from 'node:path';
 import { Parser, extract, type ReadEntry } from 'tar';
 import { ModelpinError } from '../../src/errors.js';
 
-export interface ArchiveLimits {
-  /** Maximum number of entries (default 10 000). */
-  maxEntries: number;
-  /** Maximum sum of entry sizes, i.e. extracted bytes (default 32 GiB). */
-  maxBytes: number;
-}
+import type { ArchiveLimits } from './limits.js';
 
-export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = Object.freeze({ maxEntries: 10_000, maxBytes: 32 * 1024 ** 3 });
+export { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from './limits.js';
 
 const ALLOWED = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 

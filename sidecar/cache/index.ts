@@ -81,6 +81,8 @@ export interface TempBlob extends Sink {
   discard(): Promise<void>;
 }
 
+const SYNC_EVERY = 64 * 1024 * 1024;
+
 export async function createTempBlob(c: CacheLayout, hex: string): Promise<TempBlob> {
   const path = join(c.tmp, tempName(hex, '.part'));
   let fh: FileHandle;
@@ -90,6 +92,18 @@ export async function createTempBlob(c: CacheLayout, hex: string): Promise<TempB
     throw cacheError(`cannot create a temp file in ${c.tmp}`, e);
   }
   let closed = false;
+  // Background writeback: start a datasync every SYNC_EVERY bytes so the disk works while the
+  // network does, instead of the kernel holding a whole GiB of dirty pages for the final fsync.
+  let unsynced = 0;
+  let syncing: Promise<void> | undefined;
+  const kickSync = () => {
+    if (syncing || unsynced < SYNC_EVERY) return;
+    unsynced = 0;
+    syncing = fh.datasync().then(
+      () => void (syncing = undefined),
+      () => void (syncing = undefined), // the final fsync in commit() reports real errors
+    );
+  };
   const close = async () => {
     if (!closed) {
       closed = true;
@@ -107,7 +121,9 @@ export async function createTempBlob(c: CacheLayout, hex: string): Promise<TempB
           const { bytesWritten } = await fh.writev(pending, pos);
           pos += bytesWritten;
           pending = dropBytes(pending, bytesWritten);
+          unsynced += bytesWritten;
         }
+        kickSync();
       } catch (e) {
         throw cacheError(`cannot write ${path}`, e);
       }
@@ -124,6 +140,7 @@ export async function createTempBlob(c: CacheLayout, hex: string): Promise<TempB
       try {
         // Data must be durable before the name that says "verified" points at it; otherwise a
         // crash after rename could leave a trusted name over a hole-filled file.
+        await syncing;
         await fh.sync();
         await close();
         await chmod(path, 0o444);
@@ -136,6 +153,7 @@ export async function createTempBlob(c: CacheLayout, hex: string): Promise<TempB
       return dest;
     },
     async discard() {
+      await syncing;
       await close().catch(() => {});
       await rm(path, { force: true }).catch(() => {});
     },

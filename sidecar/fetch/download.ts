@@ -35,6 +35,33 @@ export interface DownloadResult {
 }
 
 const WRITE_BATCH = 1 << 20;
+/** Positional writes in flight at once: the socket keeps being read while the disk catches up. */
+const MAX_PENDING_WRITES = 4;
+
+/**
+ * Bounded pipelining of positional writes (disjoint ranges, so order does not matter).
+ * `write` resolves once there is room for another; `drain` waits for all and surfaces errors.
+ */
+class WriteQueue {
+  private pending: Promise<void>[] = [];
+  private failed: unknown;
+  constructor(private readonly sink: Sink | undefined) {}
+  async write(chunks: Uint8Array[], position: number, after?: () => void): Promise<void> {
+    if (!this.sink) return after?.();
+    const p = this.sink.write(chunks, position).then(after, (e: unknown) => {
+      this.failed ??= e;
+    });
+    this.pending.push(p);
+    if (this.pending.length >= MAX_PENDING_WRITES) await this.pending.shift();
+    if (this.failed !== undefined) throw this.failed;
+  }
+  async drain(): Promise<void> {
+    const all = this.pending;
+    this.pending = [];
+    await Promise.all(all);
+    if (this.failed !== undefined) throw this.failed;
+  }
+}
 
 export async function download(source: Source, opts: DownloadOptions): Promise<DownloadResult> {
   const st = await withRetries(opts, source.describe, () => source.stat(opts.signal));
@@ -106,12 +133,13 @@ async function sequential(source: Source, opts: DownloadOptions): Promise<Downlo
   let batch: Uint8Array[] = [];
   let batchBytes = 0;
   let batchPos = 0;
+  const writes = new WriteQueue(opts.sink);
   const flush = async () => {
     if (batchBytes === 0) return;
     const chunks = batch;
     batch = [];
     batchBytes = 0;
-    await opts.sink?.write(chunks, batchPos);
+    await writes.write(chunks, batchPos);
   };
   for (;;) {
     let body: Opened | undefined;
@@ -123,6 +151,7 @@ async function sequential(source: Source, opts: DownloadOptions): Promise<Downlo
         opts.log.warn('server ignored the range request; restarting the download', { source: source.describe, had: received });
         hash = createHash('sha256');
         received = 0;
+        await writes.drain();
         await opts.sink?.reset();
       }
       if (body.totalSize !== undefined) {
@@ -146,6 +175,7 @@ async function sequential(source: Source, opts: DownloadOptions): Promise<Downlo
         opts.onProgress?.(received, total);
       }
       await flush();
+      await writes.drain();
       if (total !== undefined && received < total) {
         throw new RetryableError(`${source.describe}: connection ended after ${received} of ${total} bytes`);
       }
@@ -154,6 +184,7 @@ async function sequential(source: Source, opts: DownloadOptions): Promise<Downlo
       body?.destroy();
       // Bytes already hashed must reach the sink, so a resume continues exactly after them.
       await flush();
+      await writes.drain();
       failures = await onFailure(e, failures, opts, source.describe);
     }
   }
@@ -169,10 +200,15 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
   const signal = AbortSignal.any([opts.signal, ctl.signal]);
   const partOpts: DownloadOptions = { ...opts, signal };
 
+  // Part buffers are recycled: at most concurrency + pending writes of them ever exist, and
+  // reusing them keeps large allocations (and GC pressure, and RSS) flat.
+  const pool: Buffer[] = [];
+  const writes = new WriteQueue(opts.sink);
+
   async function fetchPart(i: number): Promise<Buffer> {
     const start = i * opts.partSize;
     const end = Math.min(size, start + opts.partSize);
-    const buf = Buffer.allocUnsafe(end - start);
+    const buf = (pool.pop() ?? Buffer.allocUnsafeSlow(opts.partSize)).subarray(0, end - start);
     let got = 0;
     let failures = 0;
     for (;;) {
@@ -215,10 +251,11 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
       const buf = await inflight.get(i)!;
       inflight.delete(i);
       hash.update(buf);
-      await opts.sink?.write([buf], i * opts.partSize);
+      await writes.write([buf], i * opts.partSize, () => pool.push(Buffer.from(buf.buffer, buf.byteOffset, opts.partSize)));
       done += buf.byteLength;
       opts.onProgress?.(done, size);
     }
+    await writes.drain();
   } catch (e) {
     ctl.abort();
     throw e;

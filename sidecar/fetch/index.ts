@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { formatArtifactUri, parseArtifactUri, redactUserInfo, type ArtifactRef } from '../../src/artifact-uri.js';
 import { formatDigest, parseDigest } from '../../src/digest.js';
 import { ModelpinError } from '../../src/errors.js';
-import { DEFAULT_ARCHIVE_LIMITS, extractArchive, type ArchiveLimits } from '../archive/extract.js';
+import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../archive/limits.js';
 import {
   blobPath,
   cacheLayout,
@@ -33,7 +33,7 @@ import { download, type Sink } from './download.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 export type { CacheVerify } from '../cache/index.js';
-export type { ArchiveLimits } from '../archive/extract.js';
+export type { ArchiveLimits } from '../archive/limits.js';
 export type { RetryPolicy } from './retry.js';
 
 export interface FetchOptions {
@@ -271,6 +271,7 @@ async function extract(r: Resolved, blob: string): Promise<string> {
   // Re-extract from the verified blob (rehash mode, or a previous extraction lacks the entry).
   await rm(dest, { recursive: true, force: true });
   const tmpDir = await createTempDir(r.cache, r.hex);
+  const { extractArchive } = await import('../archive/extract.js'); // tar is loaded only for tar artifacts
   return extractArchive(blob, { tmpDir, dest, entry: r.entry, limits: r.limits, describe: formatArtifactUri(r.ref) });
 }
 

@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Header, type EntryTypeName } from 'tar';
+import { Header } from 'tar';
+type EntryTypeName = NonNullable<ConstructorParameters<typeof Header>[0] extends infer T ? (T extends { type?: infer U } ? U : never) : never>;
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ARCHIVE_LIMITS, extractArchive, safeRelative } from '../../../../sidecar/archive/extract.js';
 import { fetchArtifact } from '../../../../sidecar/fetch/index.js';

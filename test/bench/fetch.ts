@@ -1,0 +1,235 @@
+// Cold fetch + verify of one large object from a local MinIO, against the limits measured in the
+// same run, and against KServe's storage initializer downloading the same object.
+//   limits:   curl GET of the object to /dev/null (SigV4-signed, like a presigned URL)
+//             node:crypto SHA-256 over an in-memory buffer
+//             writing the same number of bytes into the cache directory (+ fsync)
+//   modelpin: `modelpin fetch` (built CLI), cold cache; then warm-cache reuse
+//   KServe:   Storage.download('s3://...', out_dir) in the peers Python (kserve-storage)
+// Prints a markdown table with throughput, wall time and peak RSS, and the target ratios:
+// modelpin ≥ 0.8 × the lowest limit, faster than KServe, peak RSS ≤ 150 MB, warm ≤ 50 ms + confirm.
+// Run from the repository root (Node 20 cannot run .ts directly):
+//   npm run build && npx esbuild test/bench/fetch.ts --bundle --platform=node --format=esm \
+//     --outfile=/tmp/bench-fetch.mjs \
+//     "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" \
+//     && node /tmp/bench-fetch.mjs
+// Env: BENCH_SIZE_MB (default 1024), BENCH_PART_MB / BENCH_CONCURRENCY (modelpin's ranged GETs,
+// default 8 / 4), MODELPIN_PEERS_PYTHON, MODELPIN_MINIO_BIN.
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Upload } from '@aws-sdk/lib-storage';
+import { fetchArtifact } from '../../sidecar/fetch/index.js';
+import { startMinio } from '../integration/support/minio.js';
+
+function findRoot(): string {
+  let dir = process.cwd();
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'modelpin') return dir;
+    const up = join(dir, '..');
+    if (up === dir) throw new Error('run the benchmark from inside the modelpin repository');
+    dir = up;
+  }
+}
+
+const root = findRoot();
+const cli = join(root, 'dist/modelpin.js');
+const SIZE_MB = Number(process.env.BENCH_SIZE_MB ?? 1024);
+const SIZE = SIZE_MB * 1024 * 1024;
+const PART_MB = Number(process.env.BENCH_PART_MB ?? 8);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const python = process.env.MODELPIN_PEERS_PYTHON ?? '/root/.cache/modelpin/venv-peers/bin/python';
+const MiB = 1024 * 1024;
+
+if (!existsSync(cli)) {
+  console.error(`${cli} is missing: run \`npm run build\` first`);
+  process.exit(1);
+}
+
+interface Row {
+  what: string;
+  seconds: number;
+  rssMb?: number;
+  note?: string;
+}
+
+/** Run a command under /usr/bin/time -v (if present) and return wall time, peak RSS, output. */
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; rssMb?: number; stdout: string; stderr: string; status: number | null } {
+  const useTime = existsSync('/usr/bin/time');
+  const t0 = performance.now();
+  const r = spawnSync(useTime ? '/usr/bin/time' : cmd, useTime ? ['-v', cmd, ...args] : args, { env, encoding: 'utf8', maxBuffer: 64 * MiB });
+  const seconds = (performance.now() - t0) / 1000;
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
+  return { seconds, ...(m ? { rssMb: Number(m[1]) / 1024 } : {}), stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'modelpin-bench-fetch-'));
+  const minio = await startMinio();
+  const rows: Row[] = [];
+  try {
+    // ---- the object: random bytes, uploaded multipart ------------------------------------
+    const src = join(work, 'object.bin');
+    const h = createHash('sha256');
+    {
+      const fh = await open(src, 'w');
+      const chunk = 8 * MiB;
+      for (let off = 0; off < SIZE; off += chunk) {
+        const b = randomBytes(Math.min(chunk, SIZE - off));
+        h.update(b);
+        await fh.write(b);
+      }
+      await fh.close();
+    }
+    const digest = `sha256:${h.digest('hex')}`;
+    await minio.createBucket('bench');
+    const tUp = performance.now();
+    await new Upload({ client: minio.client, params: { Bucket: 'bench', Key: 'model.onnx', Body: createReadStream(src) }, partSize: 64 * MiB, queueSize: 2 }).done();
+    console.error(`uploaded ${SIZE_MB} MiB to MinIO in ${((performance.now() - tUp) / 1000).toFixed(1)} s; digest ${digest}`);
+    await rm(src);
+    const url = `${minio.endpoint}/bench/model.onnx`;
+
+    // ---- limits ----------------------------------------------------------------------------
+    const curl = timed('curl', ['-sS', '-f', '-o', '/dev/null', '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${minio.accessKey}:${minio.secretKey}`, url]);
+    if (curl.status !== 0) throw new Error(`curl failed: ${curl.stderr}`);
+    rows.push({ what: 'limit: curl GET → /dev/null', seconds: curl.seconds, ...(curl.rssMb ? { rssMb: curl.rssMb } : {}) });
+
+    {
+      const buf = randomBytes(64 * MiB);
+      const hh = createHash('sha256');
+      const t0 = performance.now();
+      for (let done = 0; done < SIZE; done += buf.length) hh.update(done + buf.length <= SIZE ? buf : buf.subarray(0, SIZE - done));
+      hh.digest();
+      rows.push({ what: 'limit: node:crypto SHA-256 (in memory)', seconds: (performance.now() - t0) / 1000, note: 'in-process' });
+    }
+    {
+      const dir = join(work, 'write-test');
+      await mkdir(dir);
+      const buf = randomBytes(8 * MiB);
+      const fh = await open(join(dir, 'blob'), 'w');
+      const t0 = performance.now();
+      for (let done = 0; done < SIZE; done += buf.length) await fh.write(buf, 0, Math.min(buf.length, SIZE - done));
+      await fh.sync();
+      await fh.close();
+      rows.push({ what: 'limit: write + fsync into the cache dir', seconds: (performance.now() - t0) / 1000, note: 'in-process' });
+      await rm(dir, { recursive: true });
+    }
+
+    // ---- modelpin, cold --------------------------------------------------------------------
+    const env = { ...process.env, ...minio.env, MODELPIN_REPORT_RSS: '1', MODELPIN_FETCH_PART_SIZE: String(PART_MB * MiB), MODELPIN_FETCH_CONCURRENCY: String(CONCURRENCY), NODE_NO_WARNINGS: '1' };
+    const cacheDir = join(work, 'cache');
+    const cold = timed(process.execPath, [cli, 'fetch', '--uri', 's3://bench/model.onnx', '--digest', digest, '--cache-dir', cacheDir, '--log-level', 'warn'], env);
+    if (cold.status !== 0) throw new Error(`modelpin fetch failed: ${cold.stderr}`);
+    const nodeRss = /modelpin-max-rss-kb (\d+)/.exec(cold.stderr);
+    rows.push({
+      what: `modelpin fetch (cold; ${CONCURRENCY}×${PART_MB} MiB ranges, hash + fsync + rename)`,
+      seconds: cold.seconds,
+      rssMb: cold.rssMb ?? (nodeRss ? Number(nodeRss[1]) / 1024 : NaN),
+    });
+    if (statSync(cold.stdout.trim()).size !== SIZE) throw new Error('modelpin wrote the wrong size');
+
+    // ---- KServe storage initializer ---------------------------------------------------------
+    const kOut = join(work, 'kserve-out');
+    await mkdir(kOut);
+    const script = [
+      'import json, sys, time',
+      't0 = time.time()',
+      'try:',
+      '    from kserve_storage import Storage',
+      'except ImportError:',
+      '    from kserve.storage import Storage',
+      't1 = time.time()',
+      'Storage.download(sys.argv[1], sys.argv[2])',
+      't2 = time.time()',
+      'print(json.dumps({"import_s": t1 - t0, "download_s": t2 - t1}))',
+    ].join('\n');
+    const port = new URL(minio.endpoint).port;
+    const kenv = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: minio.accessKey,
+      AWS_SECRET_ACCESS_KEY: minio.secretKey,
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL: minio.endpoint,
+      S3_ENDPOINT: `127.0.0.1:${port}`,
+      S3_USE_HTTPS: '0',
+      S3_VERIFY_SSL: '0',
+    };
+    if (existsSync(python)) {
+      const k = timed(python, ['-c', script, 's3://bench/model.onnx', kOut], kenv);
+      if (k.status === 0) {
+        const inner = JSON.parse(k.stdout.trim().split('\n').pop() ?? '{}') as { import_s?: number; download_s?: number };
+        const got = existsSync(join(kOut, 'model.onnx')) ? statSync(join(kOut, 'model.onnx')).size : -1;
+        rows.push({
+          what: 'KServe Storage.download (process)',
+          seconds: k.seconds,
+          ...(k.rssMb ? { rssMb: k.rssMb } : {}),
+          note: `download alone ${inner.download_s?.toFixed(2)} s, import ${inner.import_s?.toFixed(2)} s; no digest check${got === SIZE ? '' : `; WRONG SIZE ${got}`}`,
+        });
+      } else {
+        rows.push({ what: 'KServe Storage.download', seconds: NaN, note: `failed: ${k.stderr.trim().split('\n').slice(-2).join(' ')}` });
+      }
+    } else {
+      rows.push({ what: 'KServe Storage.download', seconds: NaN, note: `no peers python at ${python}` });
+    }
+    await rm(kOut, { recursive: true, force: true });
+
+    // ---- warm cache -------------------------------------------------------------------------
+    const warmIn: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await fetchArtifact({ uri: 's3://bench/model.onnx', digest, cacheDir, env: { ...minio.env, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1' }, progress: false });
+      if (!r.cached) throw new Error('warm fetch was not a cache hit');
+      warmIn.push(r.durationMs);
+    }
+    const rehash = await fetchArtifact({ uri: 's3://bench/model.onnx', digest, cacheDir, env: minio.env, progress: false, cacheVerify: 'rehash' });
+    const warmCli: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      warmCli.push(timed(process.execPath, [cli, 'fetch', '--uri', 's3://bench/model.onnx', '--digest', digest, '--cache-dir', cacheDir, '--log-level', 'warn'], env).seconds * 1000);
+      bare.push(timed(process.execPath, ['-e', '0']).seconds * 1000);
+    }
+
+    // ---- report -----------------------------------------------------------------------------
+    const mbps = (s: number) => SIZE / MiB / s;
+    console.log(`\n### fetch benchmark: ${SIZE_MB} MiB object on local MinIO (${new Date().toISOString().slice(0, 10)}, ${process.version})\n`);
+    console.log('| what | wall s | MiB/s | peak RSS MB | note |');
+    console.log('| --- | ---: | ---: | ---: | --- |');
+    for (const r of rows) {
+      console.log(`| ${r.what} | ${Number.isFinite(r.seconds) ? r.seconds.toFixed(2) : '—'} | ${Number.isFinite(r.seconds) ? mbps(r.seconds).toFixed(0) : '—'} | ${r.rssMb ? r.rssMb.toFixed(0) : '—'} | ${r.note ?? ''} |`);
+    }
+    const limits = rows.filter((r) => r.what.startsWith('limit:'));
+    const lowest = limits.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+    const mp = rows.find((r) => r.what.startsWith('modelpin'))!;
+    const ks = rows.find((r) => r.what.startsWith('KServe'));
+    console.log('');
+    console.log(`| warm cache | ms |`);
+    console.log(`| --- | ---: |`);
+    console.log(`| fetchArtifact, cache hit (trust-on-rename + size check), median of 20 | ${median(warmIn).toFixed(2)} |`);
+    console.log(`| fetchArtifact, cache hit with MODELPIN_CACHE_VERIFY=rehash | ${rehash.durationMs.toFixed(0)} |`);
+    console.log(`| \`modelpin fetch\` process, cache hit, median of 7 | ${median(warmCli).toFixed(0)} |`);
+    console.log(`| \`node -e 0\` (process start-up baseline), median of 7 | ${median(bare).toFixed(0)} |`);
+    console.log('');
+    const ratio = mbps(mp.seconds) / mbps(lowest.seconds);
+    console.log(`modelpin / lowest limit (${lowest.what.replace('limit: ', '')}): ${ratio.toFixed(2)} (target ≥ 0.80) ${ratio >= 0.8 ? 'OK' : 'MISSED'}`);
+    if (ks && Number.isFinite(ks.seconds)) {
+      const speedup = ks.seconds / mp.seconds;
+      console.log(`modelpin vs KServe initializer (process wall): ${speedup.toFixed(2)}× faster (target > 1) ${speedup > 1 ? 'OK' : 'MISSED'}`);
+    }
+    console.log(`modelpin peak RSS: ${mp.rssMb?.toFixed(0)} MB (target ≤ 150) ${mp.rssMb !== undefined && mp.rssMb <= 150 ? 'OK' : 'MISSED'}`);
+    const warmOver = median(warmCli) - median(bare);
+    console.log(`warm cache: ${median(warmIn).toFixed(1)} ms in-process; CLI ${median(warmCli).toFixed(0)} ms = node start-up ${median(bare).toFixed(0)} ms + ${warmOver.toFixed(0)} ms (target ≤ 50 ms + confirm) ${warmOver <= 50 ? 'OK' : 'MISSED'}`);
+  } finally {
+    await minio.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
