@@ -34,7 +34,7 @@ export function applySpecEdits(text: string, edits: readonly SpecEdit[], file = 
   // Fallback: the Document API rewrites the whole file (comments survive, some layout may not).
   const doc = parseDocument(text);
   for (const e of edits) {
-    if (e.value === undefined) doc.deleteIn([...e.path]);
+    if (e.value === undefined) deleteAndPrune(doc, e.path);
     else doc.setIn([...e.path], e.value);
   }
   const fallback = doc.toString({ lineWidth: 0 });
@@ -42,6 +42,16 @@ export function applySpecEdits(text: string, edits: readonly SpecEdit[], file = 
   throw new ModelpinError('MODELPIN_E_INTERNAL', `could not edit ${file} without changing other data; the file was left untouched`, {
     hint: 'set the fields by hand, and please report the spec layout that triggered this',
   });
+}
+
+/** deleteIn, then remove maps the delete left empty (an `annotations:` with nothing under it). */
+function deleteAndPrune(doc: Document, path: readonly string[]): void {
+  doc.deleteIn([...path]);
+  for (let i = path.length - 1; i >= 1; i--) {
+    const parent = doc.getIn(path.slice(0, i), true);
+    if (isMap(parent) && parent.items.length === 0) doc.deleteIn(path.slice(0, i));
+    else break;
+  }
 }
 
 function parse(text: string, file: string): Document {
@@ -56,7 +66,7 @@ function parse(text: string, file: string): Document {
 function expectedData(text: string, edits: readonly SpecEdit[], file: string): unknown {
   const doc = parse(text, file);
   for (const e of edits) {
-    if (e.value === undefined) doc.deleteIn([...e.path]);
+    if (e.value === undefined) deleteAndPrune(doc, e.path);
     else doc.setIn([...e.path], e.value);
   }
   return doc.toJS();
@@ -115,6 +125,8 @@ function spliceEdit(text: string, edit: SpecEdit): string | undefined {
   if (doc.errors.length > 0 || !isMap(doc.contents)) return undefined;
   let map: YAMLMap = doc.contents;
   const { path } = edit;
+  // The maps and pairs walked so far, so a delete that would empty a map removes its parent key too.
+  const chain: { map: YAMLMap; pair: Pair }[] = [];
   for (let i = 0; i < path.length; i++) {
     if (map.flow) return undefined;
     const key = path[i] as string;
@@ -124,7 +136,14 @@ function spliceEdit(text: string, edit: SpecEdit): string | undefined {
       if (edit.value === undefined) return text; // deleting what is not there
       return insertPairs(text, map, path.slice(i), edit.value, last ? edit.after : undefined);
     }
-    if (last) return edit.value === undefined ? deletePair(text, map, pair) : replaceValue(text, pair, edit.value);
+    chain.push({ map, pair });
+    if (last) {
+      if (edit.value !== undefined) return replaceValue(text, pair, edit.value);
+      let level = chain.length - 1;
+      while (level > 0 && chain[level]?.map.items.length === 1) level--;
+      const target = chain[level];
+      return target ? deletePair(text, target.map, target.pair) : undefined;
+    }
     if (!isMap(pair.value)) {
       // e.g. `annotations:` with no value (null): let the fallback handle the reshaping.
       return undefined;

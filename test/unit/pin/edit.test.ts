@@ -85,3 +85,21 @@ describe('applySpecEdits', () => {
     expect(parse(out).spec.model.uri).toBe('s3://b/k?versionId=a #b: c');
   });
 });
+
+describe('applySpecEdits: deleting the last key of a map', () => {
+  it('removes the emptied parent too, leaving the rest byte-identical', () => {
+    const edit = [{ path: ['metadata', 'annotations', 'modelpin.dev/track'], value: 'models:/fraud@champion' }] as const;
+    const withTrack = applySpecEdits(SPEC, edit);
+    expect(applySpecEdits(withTrack, [{ path: ['metadata', 'annotations', 'modelpin.dev/track'], value: undefined }])).toBe(SPEC);
+  });
+
+  it('keeps sibling annotations', () => {
+    const two = applySpecEdits(SPEC, [
+      { path: ['metadata', 'annotations', 'a'], value: '1' },
+      { path: ['metadata', 'annotations', 'b'], value: '2' },
+    ]);
+    const out = applySpecEdits(two, [{ path: ['metadata', 'annotations', 'a'], value: undefined }]);
+    expect(parse(out).metadata.annotations).toEqual({ b: '2' });
+    expect(out).toBe(two.replace("    a: '1'\n", '').replace('    a: "1"\n', '').replace('    a: 1\n', ''));
+  });
+});
