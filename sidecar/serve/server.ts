@@ -32,11 +32,16 @@ export class InferenceServer {
   private batching = false;
   private batchingReason: string | undefined;
   private inflight = 0;
+  /** Request body bytes held (being read, queued or running): bounded so memory is bounded. */
+  private heldBytes = 0;
+  private readonly maxHeldBytes: number;
   private idleWaiters: (() => void)[] = [];
   private responseHead = '';
   private readonly paths: { model: string[]; ready: string[]; infer: string[] };
 
   constructor(private readonly opts: ServerOptions) {
+    // Room for a few maximal bodies, and at least 256 MiB for many small ones.
+    this.maxHeldBytes = Math.max(4 * opts.maxBodyBytes, 256 * 1024 * 1024);
     const base = `/v2/models/${encodeURIComponent(opts.name)}`;
     const bases = opts.version === undefined ? [base] : [base, `${base}/versions/${encodeURIComponent(opts.version)}`];
     this.paths = { model: bases, ready: bases.map((b) => b + '/ready'), infer: bases.map((b) => b + '/infer') };
@@ -195,9 +200,11 @@ export class InferenceServer {
     this.inflight++;
     metrics.inflight.inc();
     let done = false;
+    let held = 0;
     const finish = (status: number, body: string | Buffer, headers: http.OutgoingHttpHeaders) => {
       if (done) return;
       done = true;
+      this.heldBytes -= held;
       if (this.state === 'draining') headers.Connection = 'close';
       res.writeHead(status, headers);
       res.end(body);
@@ -237,6 +244,12 @@ export class InferenceServer {
       req.destroy();
       return;
     }
+    const overloaded = () =>
+      new HttpError(503, `server overloaded: ${this.heldBytes} bytes of requests held (limit ${this.maxHeldBytes}); retry later`, { 'Retry-After': '1' });
+    if (declared > 0 && this.heldBytes + declared > this.maxHeldBytes) {
+      req.resume();
+      return fail(overloaded());
+    }
     let hdrLen: number | undefined;
     const h = req.headers['inference-header-content-length'];
     if (h !== undefined) {
@@ -249,9 +262,17 @@ export class InferenceServer {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
+      if (done) return;
       size += c.length;
+      held += c.length;
+      this.heldBytes += c.length;
       if (size > limit) {
-        if (!done) fail(new HttpError(413, `request body exceeds the limit of ${limit} bytes (--max-body-bytes)`));
+        fail(new HttpError(413, `request body exceeds the limit of ${limit} bytes (--max-body-bytes)`));
+        req.destroy();
+        return;
+      }
+      if (this.heldBytes > this.maxHeldBytes) {
+        fail(overloaded());
         req.destroy();
         return;
       }

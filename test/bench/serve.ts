@@ -10,7 +10,7 @@
 // Run (after `npm run build`):
 //   npx esbuild test/bench/serve.ts --bundle --platform=node --format=esm --packages=external \
 //     --outfile=node_modules/.cache/modelpin/bench-serve.mjs && node node_modules/.cache/modelpin/bench-serve.mjs
-// Env: BENCH_SECONDS (default 5 per point), MODELPIN_PEERS_PYTHON (KServe; skipped with a note if absent).
+// Env: BENCH_SECONDS (default 4 per point), BENCH_ROUNDS (default 2; best run per point), MODELPIN_PEERS_PYTHON (KServe; skipped with a note if absent).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,8 @@ const ROOT = join(import.meta.dirname ?? process.cwd(), '../..');
 const root = existsSync(join(ROOT, 'dist/modelpin.js')) ? ROOT : process.cwd();
 const CLI = join(root, 'dist/modelpin.js');
 const MODEL = join(root, 'plugin/examples/fraud-detector/model.onnx');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const PIN = process.env.BENCH_PIN === '1';
 const PY = process.env.MODELPIN_PEERS_PYTHON ?? '/root/.cache/modelpin/venv-peers/bin/python';
 const work = mkdtempSync(join(tmpdir(), 'modelpin-bench-'));
@@ -240,35 +241,45 @@ const fmt = (p: Point) => `${p.rps.toFixed(0).padStart(7)} req/s  p50 ${p.p50ms.
 
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build first`);
-  console.log(`modelpin serve benchmark — example MLP 64→256→10, ${SECONDS}s per point, wrk -t1, ${PIN ? 'server on CPU 0, wrk on CPU 1' : 'unpinned (wrk shares the cores)'}, ${(await import('node:os')).cpus().length} CPUs, node ${process.version}`);
+  console.log(`modelpin serve benchmark — example MLP 64→256→10, ${SECONDS}s per point, best of ${ROUNDS} interleaved rounds, wrk -t1, ${PIN ? 'server on CPU 0, wrk on CPU 1' : 'unpinned (wrk shares the cores)'}, ${(await import('node:os')).cpus().length} CPUs, node ${process.version}`);
   const inproc = inProcess();
   console.log(`(1) in-process session.run, batch 1:           ${inproc.toFixed(0)} calls/s`);
 
+  // (2) and (3) interleaved over ROUNDS rounds, keeping each point's best run: other load on the
+  // machine then hurts the baseline and modelpin alike instead of skewing their ratio.
   const bare = await bareServer();
-  const ceiling: Record<number, Point> = {};
-  for (const c of [1, 16, 64]) {
-    ceiling[c] = wrk(bare.url, c);
-    console.log(`(2) bare node:http fixed response, c=${String(c).padEnd(2)}:    ${fmt(ceiling[c])}`);
-  }
-  bare.stop();
-
-  const res: Record<string, Record<number, Point>> = { batching: {}, unbatched: {} };
-  let rss = 0;
-  for (const [mode, extra] of [
-    ['batching', ['--max-batch-size', '32']],
-    ['unbatched', ['--max-batch-size', '1']],
-  ] as const) {
-    const s = await modelpin([...extra], join(work, 'cache-load'));
+  const batchingSrv = await modelpin(['--max-batch-size', '32'], join(work, 'cache-load'));
+  const unbatchedSrv = await modelpin(['--max-batch-size', '1'], join(work, 'cache-load'));
+  const targets: [string, string][] = [
+    ['ceiling', bare.url],
+    ['batching', batchingSrv.url],
+    ['unbatched', unbatchedSrv.url],
+  ];
+  const res: Record<string, Record<number, Point>> = { ceiling: {}, batching: {}, unbatched: {} };
+  for (let round = 0; round < ROUNDS; round++) {
     for (const c of [1, 16, 64]) {
-      res[mode]![c] = wrk(s.url, c);
-      console.log(`(3) modelpin ${mode.padEnd(9)} c=${String(c).padEnd(2)}:          ${fmt(res[mode]![c]!)}`);
+      for (const [name, url] of targets) {
+        const p = wrk(url, c);
+        const prev = res[name]![c];
+        if (!prev || p.rps > prev.rps) res[name]![c] = p;
+      }
     }
+  }
+  const ceiling = res.ceiling!;
+  for (const c of [1, 16, 64]) console.log(`(2) bare node:http fixed response, c=${String(c).padEnd(2)}:    ${fmt(ceiling[c]!)}`);
+  let rss = 0;
+  for (const [mode, s] of [
+    ['batching', batchingSrv],
+    ['unbatched', unbatchedSrv],
+  ] as const) {
+    for (const c of [1, 16, 64]) console.log(`(3) modelpin ${mode.padEnd(9)} c=${String(c).padEnd(2)}:          ${fmt(res[mode]![c]!)}`);
     const rows = await metric(s.base, 'modelpin_infer_batch_size_sum');
     const runs = await metric(s.base, 'modelpin_infer_batch_size_count');
     console.log(`    average rows per ONNX Runtime run: ${(rows / runs).toFixed(2)}`);
     rss = Math.max(rss, await metric(s.base, 'process_resident_memory_bytes'));
     await s.stop();
   }
+  bare.stop();
 
   let ks: Record<number, Point> | undefined;
   try {
