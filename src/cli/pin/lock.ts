@@ -35,7 +35,7 @@ export interface LockResult {
 export async function lockSpecFile(opts: LockOptions): Promise<LockResult> {
   const [{ readSpecFile }, { parseSpec }] = await Promise.all([import('../spec-file.js'), import('../../spec/parse.js')]);
   const { file, text } = await readSpecFile(opts.path);
-  const { spec } = parseSpec(text, { file, allowUnpinned: true });
+  const spec = parseForLock(text, file, parseSpec);
   const m = spec.spec.model;
   const track = spec.metadata.annotations?.[TRACK_ANNOTATION];
   const current = { uri: m.uri, ...(m.digest ? { digest: m.digest } : {}), ...(m.size !== undefined ? { size: m.size } : {}), ...(track ? { track } : {}) };
@@ -65,6 +65,25 @@ export async function lockSpecFile(opts: LockOptions): Promise<LockResult> {
   const next = applySpecEdits(text, plan.edits, file);
   await writeAtomically(file, next);
   return { file, changed: true, changes: plan.changes, resolution, ...(gates ? { gates } : {}) };
+}
+
+/**
+ * Parse, tolerating exactly what lock is about to overwrite: a malformed digest or size (the digest
+ * error's own hint says "run modelpin lock"). Those fields then count as missing; anything else
+ * wrong with the spec still stops lock.
+ */
+function parseForLock(text: string, file: string, parseSpec: typeof import('../../spec/parse.js').parseSpec): ModelDeployment {
+  try {
+    return parseSpec(text, { file, allowUnpinned: true }).spec;
+  } catch (e) {
+    const pinFields = new Set(['spec.model.digest', 'spec.model.size']);
+    if (!(e instanceof ModelpinError) || !e.problems.every((p) => p.path !== undefined && pinFields.has(p.path))) throw e;
+    const stripped = applySpecEdits(text, [
+      { path: ['spec', 'model', 'digest'], value: undefined },
+      { path: ['spec', 'model', 'size'], value: undefined },
+    ], file);
+    return parseSpec(stripped, { file, allowUnpinned: true }).spec;
+  }
 }
 
 /** Promotion gates against the run behind the version (or provenance.mlflowRunId). Fails closed. */
