@@ -33,11 +33,23 @@ export interface RunResult {
   stats: RunStats;
 }
 
+/** Called exactly once per request: with an error, or with the result. */
+export type Done = (err: unknown, result?: RunResult) => void;
+
 interface Pending {
   req: DecodedRequest;
   enqueued: number;
-  resolve: (r: RunResult) => void;
-  reject: (e: unknown) => void;
+  done: Done;
+}
+
+// Callbacks instead of one Promise per request: no allocation and no microtask hop per request on
+// the hot path; and one request's callback failing must not stop the others of its batch.
+function settle(p: Pending, err: unknown, result?: RunResult): void {
+  try {
+    p.done(err, result);
+  } catch {
+    /* the callback owns its errors; a throw here must not affect the rest of the batch */
+  }
 }
 
 export interface BatchObserver {
@@ -75,24 +87,28 @@ export class Batcher {
     return this.running || this.queue.length > 0;
   }
 
-  /** Queue a decoded request; rejects with a 503 HttpError at once when the queue is full. */
-  submit(req: DecodedRequest): Promise<RunResult> {
+  /** Queue a decoded request; `done` gets a 503 HttpError at once when the queue is full. */
+  enqueue(req: DecodedRequest, done: Done): void {
     if (this.queue.length >= this.opts.maxQueue) {
-      return Promise.reject(
+      done(
         new HttpError(503, `server overloaded: ${this.queue.length} requests already queued (--max-queue ${this.opts.maxQueue}); retry later`, {
           'Retry-After': '1',
         }),
       );
+      return;
     }
-    return new Promise<RunResult>((resolve, reject) => {
-      this.queue.push({ req, enqueued: now(), resolve, reject });
-      this.queuedRows += req.rows;
-      if (this.timer !== undefined && this.queuedRows >= this.opts.maxBatchSize) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-      }
-      this.kick();
-    });
+    this.queue.push({ req, enqueued: now(), done });
+    this.queuedRows += req.rows;
+    if (this.timer !== undefined && this.queuedRows >= this.opts.maxBatchSize) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.kick();
+  }
+
+  /** Promise form of enqueue. */
+  submit(req: DecodedRequest): Promise<RunResult> {
+    return new Promise((resolve, reject) => this.enqueue(req, (err, r) => (err === undefined || err === null ? resolve(r!) : reject(err))));
   }
 
   private kick(): void {
@@ -159,7 +175,7 @@ export class Batcher {
         const end = now();
         const rows = this.opts.batching ? p.req.rows : 1;
         this.onBatch(rows, (end - started) / 1000);
-        p.resolve({ outputs, stats: { queueSeconds: (started - p.enqueued) / 1000, computeSeconds: (end - started) / 1000, rows } });
+        settle(p, null, { outputs, stats: { queueSeconds: (started - p.enqueued) / 1000, computeSeconds: (end - started) / 1000, rows } });
         return;
       }
       const outputs = await this.run(this.concat(batch));
@@ -170,9 +186,9 @@ export class Batcher {
         for (const p of batch) {
           try {
             const outs = await this.run(p.req.inputs);
-            p.resolve({ outputs: outs, stats: { queueSeconds: (started - p.enqueued) / 1000, computeSeconds: (now() - started) / 1000, rows: p.req.rows } });
+            settle(p, null, { outputs: outs, stats: { queueSeconds: (started - p.enqueued) / 1000, computeSeconds: (now() - started) / 1000, rows: p.req.rows } });
           } catch (err) {
-            p.reject(err);
+            settle(p, err);
           }
         }
         return;
@@ -182,11 +198,11 @@ export class Batcher {
       let offset = 0;
       for (const p of batch) {
         const r = p.req.rows;
-        p.resolve({ outputs: outputs.map((o) => slice(o, offset, r)), stats: { ...stats, queueSeconds: (started - p.enqueued) / 1000 } });
+        settle(p, null, { outputs: outputs.map((o) => slice(o, offset, r)), stats: { ...stats, queueSeconds: (started - p.enqueued) / 1000 } });
         offset += r;
       }
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      for (const p of batch) settle(p, err);
     }
   }
 
@@ -233,7 +249,7 @@ export class Batcher {
     const q = this.queue;
     this.queue = [];
     this.queuedRows = 0;
-    for (const p of q) p.reject(err);
+    for (const p of q) settle(p, err);
   }
 }
 

@@ -37,6 +37,7 @@ export class InferenceServer {
   private readonly maxHeldBytes: number;
   private idleWaiters: (() => void)[] = [];
   private responseHead = '';
+  private decodeOpts = { batching: false };
   private readonly paths: { model: string[]; ready: string[]; infer: string[] };
 
   constructor(private readonly opts: ServerOptions) {
@@ -72,6 +73,7 @@ export class InferenceServer {
     this.model = model;
     this.digest = digest;
     this.batching = batch.maxBatchSize > 1 && model.batchable.enabled;
+    this.decodeOpts = { batching: this.batching };
     this.batchingReason = batch.maxBatchSize <= 1 ? '--max-batch-size is 1' : model.batchable.reason;
     this.batcher = new Batcher(model, { ...batch, batching: this.batching }, (rows, secs) => {
       metrics.batchSize.observe(rows);
@@ -287,15 +289,16 @@ export class InferenceServer {
       let decoded;
       try {
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-        decoded = decodeRequest(body, model, { batching: this.batching, ...(hdrLen === undefined ? {} : { headerLength: hdrLen }) });
+        decoded = decodeRequest(body, model, hdrLen === undefined ? this.decodeOpts : { batching: this.batching, headerLength: hdrLen });
       } catch (err) {
         return fail(err);
       }
-      this.batcher!.submit(decoded).then((r) => {
-        metrics.queueDuration.observe(r.stats.queueSeconds);
+      this.batcher!.enqueue(decoded, (err, r) => {
+        if (err) return fail(err);
+        metrics.queueDuration.observe(r!.stats.queueSeconds);
         let enc;
         try {
-          enc = encodeResponse(this.responseHead, model, decoded, r.outputs);
+          enc = encodeResponse(this.responseHead, model, decoded, r!.outputs);
         } catch (err) {
           return fail(err);
         }
@@ -308,7 +311,7 @@ export class InferenceServer {
                 'Inference-Header-Content-Length': enc.headerLength,
               };
         finish(200, enc.body, headers);
-      }, fail);
+      });
     });
   }
 }
