@@ -1,36 +1,13 @@
 // Structural validation with ajv against the JSON Schema, with every ajv error turned into a
 // Problem that says what is wrong in words and points at the offending YAML node.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { parseDigest } from '../digest.js';
 import { ModelpinError, type ErrorCode, type Problem } from '../errors.js';
 import type { Locator } from './locate.js';
-import { overlaySchema, specSchema, type JsonSchema } from './schema.js';
+import { specSchema, type JsonSchema } from './schema.js';
+import { validator } from './validators.js';
 import type { Path, PathSeg } from './source.js';
 import { closest } from './suggest.js';
-
-// Compiling is the slow part of parsing (~100 ms each), so each validator is compiled on first
-// use: a spec without clusters never pays for the overlay schema.
-let ajv: Ajv | undefined;
-const compiled: { full?: ValidateFunction; overlay?: ValidateFunction } = {};
-
-function validator(which: 'full' | 'overlay'): ValidateFunction {
-  if (!ajv) {
-    ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, strictTypes: false, allowUnionTypes: true });
-    // Editor-facing annotation (VS Code / yaml-language-server show it on a pattern mismatch).
-    ajv.addKeyword({ keyword: 'patternErrorMessage', schemaType: 'string' });
-  }
-  return (compiled[which] ??= ajv.compile(which === 'full' ? withoutClustersSchema() : overlaySchema));
-}
-
-/** The document schema minus spec.clusters: overlays are merged (or checked with overlaySchema) before validation. */
-function withoutClustersSchema(): JsonSchema {
-  const spec = (specSchema.properties as Record<string, JsonSchema>).spec!;
-  const props = { ...(spec.properties as Record<string, JsonSchema>) };
-  delete props.clusters;
-  const out: JsonSchema = { ...specSchema, properties: { ...(specSchema.properties as object), spec: { ...spec, properties: props } } };
-  delete out.$id; // not the published schema; don't claim its id
-  return out;
-}
 
 /**
  * Validate a whole document (mutates `value`: ajv fills in schema defaults) and return problems.
