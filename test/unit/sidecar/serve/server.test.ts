@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ort from 'onnxruntime-node';
 import { parseJson } from '../../../../sidecar/serve/json.js';
 import { fromHalfBits, toHalfBits } from '../../../../sidecar/serve/datatypes.js';
-import { ALL_TYPES, allTypesModel, dynamicDimsModel, mlpModel, unbatchableModel } from '../../../fixtures/onnx/models.js';
+import { ALL_TYPES, allTypesModel, dynamicDimsModel, mlpModel, rowSumModel, unbatchableModel } from '../../../fixtures/onnx/models.js';
 import { get, post, startServer, writeModel, type Fixture, type Running } from './support.js';
 
 /** Per datatype: 4 JSON literals (a [2,2] tensor) that stress its range, and how to check them. */
@@ -367,5 +367,42 @@ describe('serve: models that cannot be batched run one by one', () => {
       expect(r.status, r.text).toBe(200);
       expect(r.json.outputs[0]).toEqual({ name: 'y', datatype: 'INT32', shape: [1, i + 1], data: Array.from({ length: i + 1 }, (_, k) => k) });
     }
+  });
+});
+
+describe('serve: batching groups requests by trailing shape, and honours --max-batch-delay-ms', () => {
+  let fx: Fixture;
+  let srv: Running;
+  beforeAll(async () => {
+    fx = writeModel(rowSumModel());
+    srv = await startServer(fx, { name: 'rs', maxBatchSize: 16, maxBatchDelayMs: 5 });
+    await srv.handle.ready;
+  });
+  afterAll(async () => {
+    await srv.stop();
+    fx.cleanup();
+  });
+
+  it('answers concurrent requests of different widths and row counts correctly', async () => {
+    const reqs = Array.from({ length: 60 }, (_, i) => {
+      const w = [2, 3, 5][i % 3]!;
+      const rows = 1 + (i % 4);
+      const data = Array.from({ length: rows * w }, (_, k) => i + k / 8);
+      const want = Array.from({ length: rows }, (_, r) => data.slice(r * w, (r + 1) * w).reduce((a, b) => Math.fround(a + b), 0));
+      return { w, rows, data, want };
+    });
+    const rs = await Promise.all(reqs.map((r) => post(srv.url('/v2/models/rs/infer'), { inputs: [{ name: 'x', datatype: 'FP32', shape: [r.rows, r.w], data: r.data }] })));
+    for (const [i, r] of reqs.entries()) {
+      expect(rs[i]!.status, rs[i]!.text).toBe(200);
+      expect(rs[i]!.json.outputs[0].shape).toEqual([r.rows]);
+      expect(rs[i]!.json.outputs[0].data).toEqual(r.want);
+    }
+    const m = (await get(srv.url('/metrics'))).text;
+    const rows = Number(/modelpin_infer_batch_size_sum\{[^}]*\} (\d+)/.exec(m)![1]);
+    const runs = Number(/modelpin_infer_batch_size_count\{[^}]*\} (\d+)/.exec(m)![1]);
+    expect(rows).toBe(reqs.reduce((a, r) => a + r.rows, 0));
+    expect(runs).toBeLessThan(reqs.length);
+    // No run ever exceeded --max-batch-size rows.
+    expect(m).toMatch(/modelpin_infer_batch_size_bucket\{le="16",[^}]*\} (\d+)\n[^\n]*le="32"[^}]*\} \1\n/);
   });
 });
