@@ -180,6 +180,34 @@ describe('serve: every datatype through the batcher', () => {
     expect(head.outputs[13]!.data).toEqual([3, -0.20000000298023224, Infinity, 2.802596928649634e-45].map((x, k) => (k === 2 ? 'Infinity' : x)));
   });
 
+  it('rejects malformed binary requests with a precise 400', async () => {
+    const url = srv.url('/v2/models/types/infer');
+    const send = async (header: unknown, binary: Buffer, hlen?: string) => {
+      const h = Buffer.from(JSON.stringify(header));
+      const r = await fetch(url, { method: 'POST', headers: { 'Inference-Header-Content-Length': hlen ?? String(h.length) }, body: Buffer.concat([h, binary]) });
+      return { status: r.status, error: ((await r.json()) as { error: string }).error };
+    };
+    const f32 = { name: 'in_f32', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 16 } };
+    const only = (x: Record<string, unknown>) => ({ inputs: [x] });
+    expect(await send(only({ ...f32, parameters: { binary_data_size: 12 } }), Buffer.alloc(12))).toEqual({
+      status: 400,
+      error: "input 'in_f32': binary_data_size is 12 bytes but shape [2,2] of FP32 needs 16",
+    });
+    expect(await send(only(f32), Buffer.alloc(8))).toEqual({
+      status: 400,
+      error: "input 'in_f32': binary_data_size 16 runs past the end of the body (8 bytes left)",
+    });
+    expect((await send(only(f32), Buffer.alloc(20))).error).toBe("the binary section has 4 bytes beyond the inputs' binary_data_size values");
+    expect((await send(only(f32), Buffer.alloc(16), 'abc')).error).toBe('Inference-Header-Content-Length must be a non-negative integer, got "abc"');
+    expect((await send(only(f32), Buffer.alloc(16), '100000')).error).toMatch(/^Inference-Header-Content-Length is 100000 but the body has only \d+ bytes$/);
+    const str = { name: 'in_str', datatype: 'BYTES', shape: [1, 2], parameters: { binary_data_size: 7 } };
+    const oneString = Buffer.concat([Buffer.from([3, 0, 0, 0]), Buffer.from('abc')]);
+    expect((await send(only(str), oneString)).error).toBe("input 'in_str': binary data has 1 BYTES elements but shape [1,2] needs 2");
+    const r = await post(url, { inputs: [f32] });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toBe("input 'in_f32' has binary_data_size but the request has no Inference-Header-Content-Length header");
+  });
+
   it('rejects bad requests with 4xx and a precise message', async () => {
     const url = srv.url('/v2/models/types/infer');
     const valid = JSON.parse(`{"inputs":[${inputsJson(false).replace(/(\d{16,})/g, '1')}]}`) as { inputs: Record<string, unknown>[] };
