@@ -45,14 +45,17 @@ const MAX_PENDING_WRITES = 4;
 class WriteQueue {
   private pending: Promise<void>[] = [];
   private failed: unknown;
-  constructor(private readonly sink: Sink | undefined) {}
+  constructor(
+    private readonly sink: Sink | undefined,
+    private readonly max = MAX_PENDING_WRITES,
+  ) {}
   async write(chunks: Uint8Array[], position: number, after?: () => void): Promise<void> {
     if (!this.sink) return after?.();
     const p = this.sink.write(chunks, position).then(after, (e: unknown) => {
       this.failed ??= e;
     });
     this.pending.push(p);
-    if (this.pending.length >= MAX_PENDING_WRITES) await this.pending.shift();
+    if (this.pending.length >= this.max) await this.pending.shift();
     if (this.failed !== undefined) throw this.failed;
   }
   async drain(): Promise<void> {
@@ -203,7 +206,8 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
   // Part buffers are recycled: at most concurrency + pending writes of them ever exist, and
   // reusing them keeps large allocations (and GC pressure, and RSS) flat.
   const pool: Buffer[] = [];
-  const writes = new WriteQueue(opts.sink);
+  // One part may be on its way to disk while the next ones download: concurrency + 1 buffers.
+  const writes = new WriteQueue(opts.sink, 1);
 
   async function fetchPart(i: number): Promise<Buffer> {
     const start = i * opts.partSize;
