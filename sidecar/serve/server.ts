@@ -225,7 +225,6 @@ export class InferenceServer {
       if (e.status === 413) headers.Connection = 'close';
       finish(e.status, text, headers);
     };
-    // A client that goes away still frees its in-flight slot once its result is ready.
     if (this.state === 'starting' || !this.batcher || !this.model) {
       req.resume();
       return fail(new HttpError(503, `model '${this.opts.name}' is not ready: ${this.stateDetail}`));
@@ -280,8 +279,12 @@ export class InferenceServer {
       }
       chunks.push(c);
     });
+    // A client that goes away mid-upload must not leak its in-flight slot and held bytes.
     req.on('error', () => {
       if (!done) fail(new HttpError(400, 'the request body could not be read'));
+    });
+    req.on('close', () => {
+      if (!done && !req.complete) fail(new HttpError(400, 'the client closed the connection before sending the whole body'));
     });
     req.on('end', () => {
       if (done) return;

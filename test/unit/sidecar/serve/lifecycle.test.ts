@@ -1,4 +1,5 @@
 // Readiness, overload, body limits and drain, in-process with real sockets and ORT.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchArtifact } from '../../../../sidecar/fetch/index.js';
 import { silentLogger } from '../../../../sidecar/log.js';
@@ -123,6 +124,21 @@ describe('serve lifecycle', () => {
     expect(r2.status).toBe(413);
     expect(((await r2.json()) as { error: string }).error).toBe('request body exceeds the limit of 500 bytes (--max-body-bytes)');
     expect((await post(srv.url('/v2/models/m/infer'), mlpBody)).status).toBe(200);
+    await srv.stop();
+  });
+
+  it('frees the in-flight slot of a client that disconnects mid-upload', async () => {
+    const srv = await startServer(fx, { cacheDir: fx.dir + '/cache-abort' });
+    await srv.handle.ready;
+    const sock = connect(srv.handle.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.write('POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"inputs":[');
+    const inflight = async () => Number(/modelpin_infer_inflight_requests\{[^}]*\} (-?\d+)/.exec((await get(srv.url('/metrics'))).text)![1]);
+    while ((await inflight()) !== 1) await new Promise((r) => setTimeout(r, 5));
+    sock.destroy();
+    while ((await inflight()) !== 0) await new Promise((r) => setTimeout(r, 5));
+    expect((await post(srv.url('/v2/models/m/infer'), mlpBody)).status).toBe(200);
+    expect(await inflight()).toBe(0);
     await srv.stop();
   });
 
