@@ -97,9 +97,11 @@ describe('modelpin fetch killed mid-download', () => {
       env: { ...process.env, MODELPIN_URI: srv.url('/env.onnx'), MODELPIN_DIGEST: sha(body), MODELPIN_CACHE_DIR: join(dir, 'cache3') },
     });
     let stdout = '';
+    let stderr = '';
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise((r) => proc.on('exit', r));
-    expect(code).toBe(0);
+    expect(code, stderr).toBe(0);
     expect(stdout.trim()).toBe(join(dir, 'cache3', 'sha256', sha(body).slice(7)));
   });
 });
