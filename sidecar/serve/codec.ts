@@ -200,11 +200,15 @@ class Filler {
     readonly put: (v: unknown, k: number) => boolean,
   ) {}
 
-  fill(arr: unknown[]): void {
+  fill(arr: unknown[], depth = 1): void {
+    // Nesting deeper than the rank cannot be row-major data for this shape (and would recurse deeply).
+    if (depth > Math.max(1, this.dims.length)) {
+      throw bad(`input '${this.spec.name}': data is nested ${depth} levels deep but shape ${shapeText(this.dims)} has rank ${this.dims.length}`);
+    }
     for (let i = 0; i < arr.length; i++) {
       const v = arr[i];
       if (Array.isArray(v)) {
-        this.fill(v);
+        this.fill(v, depth + 1);
         continue;
       }
       if (this.k >= this.count) throw this.lengthError(this.k + 1 + '+');

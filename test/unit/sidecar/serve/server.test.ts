@@ -227,6 +227,7 @@ describe('serve: every datatype through the batcher', () => {
       ['not a number', patched(10, { data: [1, 2, 'x', 4] }), 400, 'input \'in_f32\': element 2 ("x") is not a valid FP32 value'],
       ['fraction in int', patched(7, { data: [1, 2, 3.5, 4] }), 400, "input 'in_i32': element 2 (3.5) is not a valid INT32 value"],
       ['unknown output', { ...valid, outputs: [{ name: 'zzz' }] }, 400, "unknown output 'zzz'"],
+      ['nested too deep', patched(10, { data: [[[1, 2]], [[3, 4]]] }), 400, "input 'in_f32': data is nested 3 levels deep but shape [2,2] has rank 2"],
       ['no data', patched(10, { data: undefined }), 400, "input 'in_f32' has no \"data\""],
       ['bad shape', patched(10, { shape: [2, -1] }), 400, "input 'in_f32': \"shape\" must be an array of non-negative integers"],
       ['disagreeing batch', patched(10, { shape: [1, 2], data: [1, 2] }), 400, "inputs disagree on the batch dimension: 'in_bool' has 2 rows but 'in_f32' has 1"],
