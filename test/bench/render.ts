@@ -1,9 +1,8 @@
 // Start-up cost of `modelpin render` against bare Node start-up, measured in the same run:
 //   node dist/modelpin.js render plugin/examples/fraud-detector    vs    node -e 0
 // Interleaved runs (so machine load affects both alike), RUNS of each; prints both medians and
-// the ratio. Target: ratio ≤ 1.5. Run from the repository root (Node 20 cannot run .ts directly):
-//   npm run build && npx esbuild test/bench/render.ts --platform=node --format=esm \
-//     --outfile=/tmp/bench-render.mjs && node /tmp/bench-render.mjs
+// the ratio. Target: ratio ≤ 1.5. Run from the repository root:
+//   npm run build && npm run bench -- render
 // Env RUNS=<n> (default 30, at least 20); MODELPIN_BENCH_CLI=<path> benchmarks another bundle.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -46,26 +45,32 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-const renderArgs = [cli, 'render', example];
-const baselineArgs = ['-e', '0'];
-// Warm the file system cache for both.
-time(renderArgs);
-time(baselineArgs);
-const render: number[] = [];
-const baseline: number[] = [];
+// Two launchers: the npm bundle (`node dist/modelpin.js render`), and what the plugin image runs
+// (plugin/bin/modelpin → `node --snapshot-blob dist/render.blob render`), whose blob this run
+// builds with the same node first, as the Dockerfile does.
+const blob = join(root, 'dist/render.blob');
+const built = spawnSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', join(root, 'dist/render-snapshot.cjs')], { cwd: root, encoding: 'utf8' });
+if (built.status !== 0) throw new Error(`building the snapshot failed: ${built.stderr}`);
+
+const cases: Array<[string, string[]]> = [
+  ['node -e 0 (baseline)', ['-e', '0']],
+  ['modelpin render (npm bundle)', [cli, 'render', example]],
+  ['modelpin render (plugin image: snapshot)', ['--snapshot-blob', blob, 'render', example]],
+];
+for (const [, args] of cases) time(args); // warm the file system cache
+const samples: number[][] = cases.map(() => []);
 for (let i = 0; i < RUNS; i++) {
-  if (i % 2 === 0) {
-    render.push(time(renderArgs));
-    baseline.push(time(baselineArgs));
-  } else {
-    baseline.push(time(baselineArgs));
-    render.push(time(renderArgs));
+  // Rotate the order so drifting machine load touches every case alike.
+  for (let j = 0; j < cases.length; j++) {
+    const k = (i + j) % cases.length;
+    samples[k]!.push(time(cases[k]![1]));
   }
 }
-const mr = median(render);
-const mb = median(baseline);
-const ratio = mr / mb;
-console.log(`runs each:                 ${RUNS}`);
-console.log(`median node -e 0:          ${mb.toFixed(1)} ms`);
-console.log(`median modelpin render:    ${mr.toFixed(1)} ms`);
-console.log(`ratio render / node:       ${ratio.toFixed(2)} (target ≤ ${TARGET}) ${ratio <= TARGET ? 'OK' : 'OVER TARGET'}`);
+const medians = samples.map(median);
+const base = medians[0]!;
+console.log(`node ${process.version}, ${RUNS} interleaved runs each`);
+for (let k = 0; k < cases.length; k++) {
+  const ratio = medians[k]! / base;
+  const verdict = k === 0 ? '' : ratio <= TARGET ? ' OK' : ' OVER TARGET';
+  console.log(`${cases[k]![0].padEnd(44)} median ${medians[k]!.toFixed(1).padStart(6)} ms   ratio ${ratio.toFixed(2)} (target ≤ ${TARGET})${verdict}`);
+}

@@ -1,4 +1,4 @@
-// Builds dist/modelpin.js (lives under test/ because the repository's top level is fixed).
+// Builds dist/modelpin.js and dist/render-snapshot.cjs (lives under test/ because the repository's top level is fixed).
 //   node test/tools/build.mjs
 // One esbuild ESM bundle with code splitting, so commands load their heavy dependencies (the
 // AWS SDK, undici, tar) only when they run; onnxruntime-node stays external (a native addon).
@@ -64,5 +64,26 @@ await esbuild.build({
   // yargs and parts of the AWS SDK call require(); ESM output needs one defined.
   banner: { js: "import { createRequire as __modelpinCreateRequire } from 'node:module'; const require = __modelpinCreateRequire(import.meta.url);" },
   plugins: [precompiledValidators],
+});
+
+// 3. The render-only bundle for the plugin image's V8 start-up snapshot (src/cli/render-snapshot.ts).
+// CommonJS, no splitting: a snapshot entry cannot load modules. Render-time resolution (AWS SDK,
+// undici) stays out; the snapshot hands it to the full CLI.
+const resolveOutside = {
+  name: 'resolve-outside-snapshot',
+  setup(build) {
+    build.onResolve({ filter: /\/pin\/resolve\.js$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+await esbuild.build({
+  entryPoints: [join(root, 'src/cli/render-snapshot.ts')],
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  outfile: join(root, 'dist/render-snapshot.cjs'),
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [precompiledValidators, resolveOutside],
 });
 rmSync(tmp, { recursive: true, force: true });

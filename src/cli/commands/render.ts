@@ -2,6 +2,9 @@
 // runs on a laptop to see exactly what Argo CD will apply.
 // stdout carries only manifests; warnings and errors go to stderr. Exit 0 ok, 1 user error, 2 usage.
 // Settings precedence: ARGOCD_APP_PARAMETERS > ARGOCD_ENV_<Name> > KUBE_VERSION/ARGOCD_APP_* > flags.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { Argv, CommandModule } from 'yargs';
 import { handle, reportFailure } from '../run.js';
 
@@ -48,9 +51,8 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
  * loads yargs; it returns false for anything it does not handle itself (help, --version, negated
  * flags, malformed options), and the yargs CLI then takes over with its usual messages.
  */
-export async function renderFastPath(argv: readonly string[]): Promise<boolean> {
+export async function renderFastPath(argv: readonly string[], resolver: Resolver = resolvePin): Promise<boolean> {
   if (argv.some((a) => a === '-h' || a === '--help' || a === '--version' || a.startsWith('--no-'))) return false;
-  const { parseArgs } = await import('node:util');
   let parsed;
   try {
     parsed = parseArgs({
@@ -83,14 +85,20 @@ export async function renderFastPath(argv: readonly string[]): Promise<boolean> 
       ...(v.param === undefined ? {} : { param: v.param }),
       ...(v.strict === undefined ? {} : { strict: v.strict }),
       ...(v.resolve === undefined ? {} : { resolve: v.resolve }),
-    });
+    }, resolver);
   } catch (err) {
+    if (err instanceof NeedsFullCli) return false;
     reportFailure(err);
   }
   return true;
 }
 
-async function runRender(args: RenderArgs): Promise<void> {
+/** Thrown by a resolver that cannot run here (the start-up snapshot has no network stack). */
+export class NeedsFullCli extends Error {}
+
+type Resolver = (spec: import('../../spec/types.js').ModelDeployment) => Promise<{ uri: string; digest: string; size?: number }>;
+
+async function runRender(args: RenderArgs, resolver: Resolver = resolvePin): Promise<void> {
   const [{ settingsFromArgoEnv, settingsFromStrings }, { parseKubeVersion, DEFAULT_KUBE_VERSION }, { ModelpinError, formatError }] = await Promise.all([
     import('../../../plugin/argocd-env.js'),
     import('../../render/kube-version.js'),
@@ -131,7 +139,7 @@ async function runRender(args: RenderArgs): Promise<void> {
     ...(argo.appName === undefined ? {} : { appName: argo.appName }),
     strict,
     format: args.output,
-    ...(resolve ? { resolve: async (spec) => resolvePin(spec) } : {}),
+    ...(resolve ? { resolve: resolver } : {}),
   });
   if (result.warnings.length > 0) {
     const text = formatError(ModelpinError.fromProblems([...result.warnings]));
@@ -143,14 +151,9 @@ async function runRender(args: RenderArgs): Promise<void> {
 
 /** Render-time resolution: network I/O, only when the user asked for it (parameter resolve=true). */
 async function resolvePin(spec: import('../../spec/types.js').ModelDeployment) {
-  const [{ resolveForRender }, os, path, { ModelpinError }] = await Promise.all([
-    import('../pin/resolve.js'),
-    import('node:os'),
-    import('node:path'),
-    import('../../errors.js'),
-  ]);
+  const [{ resolveForRender }, { ModelpinError }] = await Promise.all([import('../pin/resolve.js'), import('../../errors.js')]);
   return resolveForRender(spec, {
-    cacheDir: process.env.MODELPIN_CACHE_DIR ?? path.join(os.tmpdir(), 'modelpin-render-cache'),
+    cacheDir: process.env.MODELPIN_CACHE_DIR ?? join(tmpdir(), 'modelpin-render-cache'),
     maxDownloadBytes: resolveMaxBytes(process.env.MODELPIN_RESOLVE_MAX_BYTES, ModelpinError),
     env: process.env,
     // The plugin container's own configuration, named like the sidecar's MODELPIN_* settings.

@@ -17,7 +17,9 @@ const plugin = parse(readFileSync(join(root, 'plugin/plugin.yaml'), 'utf8')) as 
 
 let work: string;
 let repo: string;
+/** The directory put first on PATH: its `modelpin` is the launcher under test. */
 let bin: string;
+const launchers: Record<string, string> = {};
 
 /** Argo CD extracts without preserveFileMode: 0644 files, 0755 directories. */
 function argoModes(dir: string): void {
@@ -33,10 +35,16 @@ function argoModes(dir: string): void {
 beforeAll(() => {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first (npm test does)`);
   work = mkdtempSync(join(tmpdir(), 'modelpin-cmp-'));
-  // The plugin image puts `modelpin` on PATH; here a symlink to the built bundle does.
-  bin = join(work, 'bin');
-  mkdirSync(bin);
-  symlinkSync(cli, join(bin, 'modelpin'));
+  // The plugin image puts plugin/bin/modelpin on PATH, which starts render from a V8 start-up
+  // snapshot built by the same node (as the Dockerfile does); npm installs put the bundle there.
+  // The contract must hold for both.
+  const blob = spawnSync(process.execPath, ['--snapshot-blob', join(root, 'dist/render.blob'), '--build-snapshot', join(root, 'dist/render-snapshot.cjs')], { cwd: work, encoding: 'utf8' });
+  if (blob.status !== 0) throw new Error(`building the render snapshot failed: ${blob.stderr}`);
+  for (const [name, target] of [['bundle', cli], ['snapshot', join(root, 'plugin/bin/modelpin')]] as const) {
+    launchers[name] = join(work, `bin-${name}`);
+    mkdirSync(launchers[name]!);
+    symlinkSync(target, join(launchers[name]!, 'modelpin'));
+  }
   repo = join(work, '_cmp_server', '5e1f3c2a-8b7d-4e61-9a0f-2c3d4e5f6a7b');
   cpSync(join(root, 'plugin/examples/fraud-detector'), join(repo, 'apps/fraud-detector'), { recursive: true });
   cpSync(join(root, 'test/golden/app-kube-1.28/modelpin.yaml'), join(repo, 'apps/scorer/modelpin.yaml'));
@@ -114,7 +122,11 @@ function expectUserError(r: Run, code: string): void {
   expect(r.stderr).not.toMatch(/\n\s+at .*\.js:\d+/); // no stack trace for user errors
 }
 
-describe('argocd-cmp-server contract (built CLI)', () => {
+describe.each(['bundle', 'snapshot'])('argocd-cmp-server contract (built CLI, %s launcher)', (launcher) => {
+  beforeAll(() => {
+    bin = launchers[launcher]!;
+  });
+
   it('plugin.yaml runs `modelpin render` with no arguments (the environment carries everything)', () => {
     expect(plugin.spec.generate.command).toEqual(['modelpin', 'render']);
     expect(plugin.spec.generate.args ?? []).toEqual([]);
