@@ -6,7 +6,7 @@
 // Nothing that failed verification is ever renamed into a trusted name.
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatArtifactUri, parseArtifactUri, redactUserInfo, type ArtifactRef } from '../../src/artifact-uri.js';
+import { formatArtifactUri, parseArtifactUri, type ArtifactRef } from '../../src/artifact-uri.js';
 import { formatDigest, parseDigest } from '../../src/digest.js';
 import { ModelpinError } from '../../src/errors.js';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../archive/limits.js';
@@ -169,7 +169,7 @@ function resolveOptions(opts: FetchOptions): Resolved {
 export async function fetchArtifact(opts: FetchOptions): Promise<FetchResult> {
   const t0 = performance.now();
   const r = resolveOptions(opts);
-  const log = r.log.child({ uri: redactUserInfo(opts.uri), digest: formatDigest(r.hex) });
+  const log = r.log.child({ uri: describeUri(r.ref), digest: formatDigest(r.hex) });
   const key = opts.publicKeyPath ? await loadKey(opts.publicKeyPath) : undefined;
   if (!key && opts.signatureUri) {
     throw new ModelpinError('MODELPIN_E_SIGNATURE', '--signature-uri is set but --public-key is not, so the signature cannot be checked', {
@@ -246,6 +246,17 @@ export async function fetchArtifact(opts: FetchOptions): Promise<FetchResult> {
   if (marker !== undefined) await writeAtomic(r.cache, marker, `${signature?.describe ?? ''}\n`);
   const path = r.format === 'tar' ? await extract(r, blob) : blob;
   return finish(path, size, downloaded, downloaded === 0);
+}
+
+/** The URI for logs: no user info, and no query string on http(s) (presigned signatures). */
+function describeUri(ref: ArtifactRef): string {
+  if (ref.scheme === 'http' || ref.scheme === 'https') {
+    const u = new URL(ref.url);
+    const q = u.search !== '';
+    u.search = '';
+    return u.toString() + (q ? '?…' : '');
+  }
+  return formatArtifactUri(ref);
 }
 
 /** Size of a usable cache entry, or undefined (absent, or evicted because it failed re-hash). */
@@ -325,7 +336,7 @@ async function fetchSignature(r: Resolved, opts: FetchOptions, log: Logger): Pro
     await download(source, { signal: r.signal, retry: r.retry, log, sink, maxBytes: SIGNATURE_MAX_BYTES, partSize: r.partSize, concurrency: 1 });
   } catch (e) {
     if (e instanceof ModelpinError && (e.code === 'MODELPIN_E_FETCH_NOT_FOUND' || e.code === 'MODELPIN_E_SIZE_EXCEEDED')) {
-      throw new ModelpinError('MODELPIN_E_SIGNATURE', `signature ${redactUserInfo(uri)} is missing or unusable: ${e.message}`, {
+      throw new ModelpinError('MODELPIN_E_SIGNATURE', `signature ${describeUri(ref)} is missing or unusable: ${e.message}`, {
         hint: 'sign the artifact (`cosign sign-blob --key cosign.key <file> --output-signature <file>.sig`) and upload the .sig next to it, or set --signature-uri',
         cause: e,
       });

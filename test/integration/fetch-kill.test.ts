@@ -52,7 +52,10 @@ describe('modelpin fetch killed mid-download', () => {
     // Wait until the download has written real bytes into its temp file.
     const tmp = join(cacheDir, 'tmp');
     let partial: string | undefined;
-    for (let i = 0; i < 200 && !partial; i++) {
+    let exited: { code: number | null; stderr: string } | undefined;
+    void first.done.then((r) => (exited = r));
+    for (let i = 0; i < 400 && !partial; i++) {
+      if (exited) throw new Error(`the CLI exited early (${exited.code}): ${exited.stderr}`);
       await new Promise((r) => setTimeout(r, 50));
       const names = existsSync(tmp) ? await readdir(tmp) : [];
       for (const n of names) if (n.endsWith('.part') && (await stat(join(tmp, n))).size > 0) partial = n;
@@ -75,6 +78,24 @@ describe('modelpin fetch killed mid-download', () => {
     expect(second.stdout).toBe(`${join(cacheDir, 'sha256', hex)}\n`);
     expect((await readFile(join(cacheDir, 'sha256', hex))).equals(body)).toBe(true);
     expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('on SIGTERM stops, removes its temp file and exits 1 with MODELPIN_E_FETCH_NETWORK', async () => {
+    const body = randomBytes(4 * 1024 * 1024);
+    const cacheDir = join(dir, 'cache-term');
+    srv.route('/term.onnx', { body, bytesPerSecond: 512 * 1024 });
+    const run = runCli(['fetch', '--uri', srv.url('/term.onnx'), '--digest', sha(body), '--cache-dir', cacheDir]);
+    const tmp = join(cacheDir, 'tmp');
+    for (let i = 0; i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (existsSync(tmp) && (await readdir(tmp)).some((n) => n.endsWith('.part'))) break;
+    }
+    run.proc.kill('SIGTERM');
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('interrupted by SIGTERM');
+    expect(await readdir(tmp)).toEqual([]);
+    expect(await readdir(join(cacheDir, 'sha256'))).toEqual([]);
   });
 
   it('exits 1 with a clear error on a digest mismatch and prints nothing on stdout', async () => {

@@ -2,6 +2,7 @@
 // The same code runs in `modelpin serve` at pod start; alone it is an init container for apps
 // that load models themselves. Flags are also read from MODELPIN_<FLAG> environment variables.
 import type { Argv, CommandModule } from 'yargs';
+import { ModelpinError } from '../../errors.js';
 import { handle } from '../run.js';
 
 interface FetchArgs {
@@ -49,7 +50,9 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
   handler: handle(async (args: FetchArgs) => {
     const [{ fetchArtifact }, { createLogger }] = await Promise.all([import('../../../sidecar/fetch/index.js'), import('../../../sidecar/log.js')]);
     const ctl = new AbortController();
-    const stop = (sig: NodeJS.Signals) => ctl.abort(new Error(`interrupted by ${sig}`));
+    // The temp file is discarded on the way out; nothing partial is ever left trusted.
+    const stop = (sig: NodeJS.Signals) =>
+      ctl.abort(new ModelpinError('MODELPIN_E_FETCH_NETWORK', `interrupted by ${sig} before the fetch finished; nothing was cached`));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     const result = await fetchArtifact({
