@@ -19,7 +19,7 @@ export const lockCommand: CommandModule<object, LockArgs> = {
     y
       .positional('path', { type: 'string', default: '.', describe: 'spec file, or a directory holding modelpin.yaml' })
       .option('check', { type: 'boolean', describe: 'change nothing; exit 1 if the pin is missing or stale (for CI)' })
-      .option('uri', { type: 'string', describe: 'resolve this reference instead (e.g. models:/fraud@challenger); it is tracked from then on' })
+      .option('uri', { type: 'string', describe: 'resolve this reference instead; a moving one (alias, latest, S3 key) is followed by later locks' })
       .option('credentials-dir', { type: 'string', describe: 'directory with credential files (AWS_ACCESS_KEY_ID, MLFLOW_TRACKING_TOKEN, token, ...)' })
       .option('ca-file', { type: 'string', describe: 'extra PEM CA bundle for HTTPS stores / tracking servers' })
       .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const })
