@@ -18,6 +18,7 @@ export const CATALOG = {
   MODELPIN_E_SPEC_UNPINNED: 'spec.model.digest is missing: the artifact is not pinned.',
   MODELPIN_E_SPEC_DIGEST: 'A digest is not of the form sha256:<64 lowercase hex>.',
   MODELPIN_E_SPEC_URI: 'An artifact URI is malformed or uses an unsupported scheme.',
+  MODELPIN_E_SPEC_WRITE: 'The spec file could not be written (permissions, full disk); it was left unchanged.',
   MODELPIN_E_SPEC_CLUSTER: 'The requested cluster has no entry under spec.clusters.',
   MODELPIN_E_IMAGE_UNPINNED: 'An image is not pinned by digest (an error with --strict).',
   // --- render ----------------------------------------------------------------------------------

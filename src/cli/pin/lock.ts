@@ -136,6 +136,10 @@ export async function writeAtomically(file: string, text: string): Promise<void>
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true });
-    throw new ModelpinError('MODELPIN_E_INTERNAL', `could not write ${file}: ${(e as Error).message}; the original file is unchanged`, { cause: e });
+    throw new ModelpinError('MODELPIN_E_SPEC_WRITE', `could not write ${file}: ${(e as Error).message}; the original file is unchanged`, {
+      hint: 'make the file and its directory writable (lock writes a temp file beside it, then renames it over the spec)',
+      location: { file },
+      cause: e,
+    });
   }
 }
