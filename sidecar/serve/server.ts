@@ -138,6 +138,7 @@ export class InferenceServer {
       return this.isReady ? this.send(res, 200, body) : this.send(res, 503, { ...body, error: `model '${this.opts.name}' is not ready: ${this.stateDetail}` });
     }
     if (url === this.paths.model[0] || url === this.paths.model[1]) return this.metadata(res);
+    if (url === this.paths.infer[0] || url === this.paths.infer[1]) return this.send(res, 405, { error: `use POST for ${url}` });
     if (url.startsWith('/v2/models/')) return this.unknownModel(url, res);
     return this.send(res, 404, { error: `no route for GET ${url}` });
   }

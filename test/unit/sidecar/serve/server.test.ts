@@ -246,6 +246,8 @@ describe('serve: every datatype through the batcher', () => {
     expect(unknownVersion.status).toBe(404);
     expect(unknownVersion.json.error).toBe("unknown version '8' of model 'types'; this server serves version '7'");
     expect((await get(srv.url('/v2/models/other'))).status).toBe(404);
+    expect((await get(srv.url('/v2/models/types/infer'))).json).toEqual({ error: 'use POST for /v2/models/types/infer' });
+    expect((await get(srv.url('/nope'))).status).toBe(404);
     expect((await get(srv.url('/v2/models/types/versions/1/ready'))).status).toBe(404);
     const failures = /modelpin_infer_requests_total\{[^}]*outcome="failure"\} (\d+)/.exec((await get(srv.url('/metrics'))).text);
     expect(Number(failures![1])).toBeGreaterThanOrEqual(cases.length);
