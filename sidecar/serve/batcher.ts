@@ -83,10 +83,6 @@ export class Batcher {
     return this.queue.length;
   }
 
-  get busy(): boolean {
-    return this.running || this.queue.length > 0;
-  }
-
   /** Queue a decoded request; `done` gets a 503 HttpError at once when the queue is full. */
   enqueue(req: DecodedRequest, done: Done): void {
     if (this.queue.length >= this.opts.maxQueue) {
@@ -242,14 +238,6 @@ export class Batcher {
       const t = result[spec.name]!;
       return { data: t.data as TensorData, dims: t.dims };
     });
-  }
-
-  /** Reject everything still queued (shutdown past the drain deadline). */
-  failAll(err: unknown): void {
-    const q = this.queue;
-    this.queue = [];
-    this.queuedRows = 0;
-    for (const p of q) settle(p, err);
   }
 }
 
