@@ -105,6 +105,14 @@ describe('serve lifecycle', () => {
     await expect(fetch(`http://127.0.0.1:${handle.port}/v2/health/ready`)).rejects.toThrow();
   });
 
+  it('never becomes ready when the verified file is not a loadable ONNX model', async () => {
+    const junk = writeModel(new TextEncoder().encode('this is not an ONNX model'));
+    const srv = await startServer(junk);
+    await expect(srv.handle.ready).rejects.toMatchObject({ code: 'MODELPIN_E_MODEL_LOAD', message: expect.stringContaining('ONNX Runtime could not load') });
+    expect(srv.handle.server.isReady).toBe(false);
+    junk.cleanup();
+  });
+
   it('answers 413 for bodies over --max-body-bytes, declared or streamed', async () => {
     const srv = await startServer(fx, { maxBodyBytes: 500, cacheDir: fx.dir + '/cache-413' });
     await srv.handle.ready;
