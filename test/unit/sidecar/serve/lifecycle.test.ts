@@ -1,5 +1,9 @@
 // Readiness, overload, body limits and drain, in-process with real sockets and ORT.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { create as createTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchArtifact } from '../../../../sidecar/fetch/index.js';
 import { silentLogger } from '../../../../sidecar/log.js';
@@ -111,6 +115,25 @@ describe('serve lifecycle', () => {
     await expect(srv.handle.ready).rejects.toMatchObject({ code: 'MODELPIN_E_MODEL_LOAD', message: expect.stringContaining('ONNX Runtime could not load') });
     expect(srv.handle.server.isReady).toBe(false);
     junk.cleanup();
+  });
+
+  it('serves the .onnx named by --entry from a verified tar artifact', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'modelpin-tar-'));
+    mkdirSync(join(dir, 'src/sub'), { recursive: true });
+    writeFileSync(join(dir, 'src/sub/net.onnx'), mlpModel());
+    writeFileSync(join(dir, 'src/README'), 'model card');
+    await createTar({ file: join(dir, 'model.tar'), cwd: join(dir, 'src'), portable: true }, ['sub', 'README']);
+    const bytes = readFileSync(join(dir, 'model.tar'));
+    const fxTar = writeModel(bytes, 'model.tar');
+    const srv = await startServer(fxTar, { format: 'tar', entry: 'sub/net.onnx' });
+    await srv.handle.ready;
+    const meta = (await get(srv.url('/v2/models/m'))).json;
+    expect(meta.parameters.digest).toBe(fxTar.digest);
+    expect(meta.inputs).toEqual([{ name: 'input', datatype: 'FP32', shape: [-1, 64] }]);
+    expect((await post(srv.url('/v2/models/m/infer'), mlpBody)).status).toBe(200);
+    await srv.stop();
+    fxTar.cleanup();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('answers 413 for bodies over --max-body-bytes, declared or streamed', async () => {
