@@ -16,11 +16,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const ROOT = join(import.meta.dirname ?? process.cwd(), '../..');
-const root = existsSync(join(ROOT, 'dist/modelpin.js')) ? ROOT : process.cwd();
+/** The repository root: the nearest directory above this file (or the cwd) with dist/ and plugin/. */
+function findRoot(): string {
+  for (const start of [import.meta.dirname, process.cwd()]) {
+    for (let d = start; d && d !== dirname(d); d = dirname(d)) {
+      if (existsSync(join(d, 'plugin/examples/fraud-detector/model.onnx')) && existsSync(join(d, 'package.json'))) return d;
+    }
+  }
+  return process.cwd();
+}
+const root = findRoot();
 const CLI = join(root, 'dist/modelpin.js');
 const MODEL = join(root, 'plugin/examples/fraud-detector/model.onnx');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
