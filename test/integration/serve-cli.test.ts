@@ -175,7 +175,9 @@ for binary in (False, True):
     res = c.infer("mlp", [i], model_version="1", outputs=[o], request_id="abc")
     got = res.as_numpy("logits")
     assert got.dtype == np.float32 and got.shape == (3, 10), (got.dtype, got.shape)
-    assert np.array_equal(got, want), ("mismatch", binary, got, want)
+    # Python's onnxruntime may be a different release than onnxruntime-node (kernels may differ in the
+    # last bit); exactness of the served values is asserted against onnxruntime-node elsewhere.
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert res.get_response()["id"] == "abc"
 try:
     c.infer("nope", [i])
