@@ -60,7 +60,8 @@ describe('modelpin serve (CLI)', () => {
     const p = serve(slow, ['--max-batch-size', '1', '--drain-timeout-seconds', '1']);
     const base = `http://127.0.0.1:${await p.port}`;
     await p.ready;
-    const rows = 400;
+    // Far more work than the 1 s deadline even on a much faster machine (about 2 s per request here).
+    const rows = 1200;
     const body = { inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, 1], data: Array.from({ length: rows }, (_, i) => i) }] };
     const inflight = Array.from({ length: 8 }, () => post(`${base}/v2/models/m/infer`, body).catch((e: Error) => e));
     await new Promise((r) => setTimeout(r, 300));
