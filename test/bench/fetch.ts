@@ -12,7 +12,7 @@
 //     --outfile=/tmp/bench-fetch.mjs \
 //     "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" \
 //     && node /tmp/bench-fetch.mjs
-// Env: BENCH_SIZE_MB (default 1024), BENCH_PART_MB / BENCH_CONCURRENCY (modelpin's ranged GETs,
+// Env: BENCH_SIZE_MB (default 1024), BENCH_RUNS (default 3), BENCH_PART_MB / BENCH_CONCURRENCY (modelpin's ranged GETs,
 // default 4 / 4, the built-in defaults), MODELPIN_BENCH_CLI (default dist/modelpin.js), MODELPIN_PEERS_PYTHON, MODELPIN_MINIO_BIN.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -43,6 +43,7 @@ const SIZE_MB = Number(process.env.BENCH_SIZE_MB ?? 1024);
 const SIZE = SIZE_MB * 1024 * 1024;
 const PART_MB = Number(process.env.BENCH_PART_MB ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const python = process.env.MODELPIN_PEERS_PYTHON ?? '/root/.cache/modelpin/venv-peers/bin/python';
 const MiB = 1024 * 1024;
 
@@ -99,86 +100,17 @@ async function main(): Promise<void> {
     await rm(src);
     const url = `${minio.endpoint}/bench/model.onnx`;
 
-    // ---- limits ----------------------------------------------------------------------------
-    const curl = timed('curl', ['-sS', '-f', '-o', '/dev/null', '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${minio.accessKey}:${minio.secretKey}`, url]);
-    if (curl.status !== 0) throw new Error(`curl failed: ${curl.stderr}`);
-    rows.push({ what: 'limit: curl GET → /dev/null', seconds: curl.seconds, ...(curl.rssMb ? { rssMb: curl.rssMb } : {}) });
-
     // Reference (not a limit of the machine): what Node's own HTTP client can receive and drop
-    // here, with no hashing or writing: the runtime's ceiling for any Node-based fetcher.
+    // here, with no hashing or writing. Needs an unsigned GET, hence the public-read policy.
     await minio.client.send(
       new PutBucketPolicyCommand({
         Bucket: 'bench',
         Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: ['*'] }, Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::bench/*'] }] }),
       }),
     );
-    const nodeGet = timed(process.execPath, [
-      '-e',
-      "require('node:http').get(process.argv[1], (r) => { let n = 0; r.on('data', (c) => (n += c.length)); r.on('end', () => { if (n !== Number(process.argv[2])) process.exit(1); }); })",
-      url,
-      String(SIZE),
-    ]);
-    if (nodeGet.status !== 0) throw new Error(`node GET failed: ${nodeGet.stderr}`);
-    const nodeGetRow: Row = { what: 'reference: node:http GET → discard', seconds: nodeGet.seconds, ...(nodeGet.rssMb ? { rssMb: nodeGet.rssMb } : {}), note: 'Node runtime ceiling, not a limit' };
-
-    {
-      const buf = randomBytes(64 * MiB);
-      const hh = createHash('sha256');
-      const t0 = performance.now();
-      for (let done = 0; done < SIZE; done += buf.length) hh.update(done + buf.length <= SIZE ? buf : buf.subarray(0, SIZE - done));
-      hh.digest();
-      rows.push({ what: 'limit: node:crypto SHA-256 (in memory)', seconds: (performance.now() - t0) / 1000, note: 'in-process' });
-    }
-    {
-      const dir = join(work, 'write-test');
-      await mkdir(dir);
-      const buf = randomBytes(8 * MiB);
-      const fh = await open(join(dir, 'blob'), 'w');
-      const t0 = performance.now();
-      for (let done = 0; done < SIZE; done += buf.length) await fh.write(buf, 0, Math.min(buf.length, SIZE - done));
-      await fh.sync();
-      await fh.close();
-      rows.push({ what: 'limit: write + fsync into the cache dir', seconds: (performance.now() - t0) / 1000, note: 'in-process' });
-      await rm(dir, { recursive: true });
-    }
-
-    rows.push(nodeGetRow);
-
-    // ---- modelpin, cold: default parallel ranged GETs, and one streaming GET ----------------
     const env = { ...process.env, ...minio.env, MODELPIN_REPORT_RSS: '1', MODELPIN_FETCH_PART_SIZE: String(PART_MB * MiB), NODE_NO_WARNINGS: '1' };
     const cacheDir = join(work, 'cache');
-    for (const conc of [CONCURRENCY, 1]) {
-      await rm(cacheDir, { recursive: true, force: true });
-      const cold = timed(process.execPath, [cli, 'fetch', '--uri', 's3://bench/model.onnx', '--digest', digest, '--cache-dir', cacheDir, '--log-level', 'warn'], {
-        ...env,
-        MODELPIN_FETCH_CONCURRENCY: String(conc),
-      });
-      if (cold.status !== 0) throw new Error(`modelpin fetch failed: ${cold.stderr}`);
-      const nodeRss = /modelpin-max-rss-kb (\d+)/.exec(cold.stderr);
-      rows.push({
-        what: conc > 1 ? `modelpin fetch, cold (${conc}×${PART_MB} MiB parallel ranges)` : 'modelpin fetch, cold (MODELPIN_FETCH_CONCURRENCY=1: one stream)',
-        seconds: cold.seconds,
-        rssMb: cold.rssMb ?? (nodeRss ? Number(nodeRss[1]) / 1024 : NaN),
-        note: 'SHA-256 + fsync + rename included',
-      });
-      if (statSync(cold.stdout.trim()).size !== SIZE) throw new Error('modelpin wrote the wrong size');
-    }
-
-    // ---- KServe storage initializer ---------------------------------------------------------
     const kOut = join(work, 'kserve-out');
-    await mkdir(kOut);
-    const script = [
-      'import json, sys, time',
-      't0 = time.time()',
-      'try:',
-      '    from kserve_storage import Storage',
-      'except ImportError:',
-      '    from kserve.storage import Storage',
-      't1 = time.time()',
-      'Storage.download(sys.argv[1], sys.argv[2])',
-      't2 = time.time()',
-      'print(json.dumps({"import_s": t1 - t0, "download_s": t2 - t1}))',
-    ].join('\n');
     const port = new URL(minio.endpoint).port;
     const kenv = {
       ...process.env,
@@ -191,24 +123,118 @@ async function main(): Promise<void> {
       S3_USE_HTTPS: '0',
       S3_VERIFY_SSL: '0',
     };
-    if (existsSync(python)) {
-      const k = timed(python, ['-c', script, 's3://bench/model.onnx', kOut], kenv);
-      if (k.status === 0) {
-        const inner = JSON.parse(k.stdout.trim().split('\n').pop() ?? '{}') as { import_s?: number; download_s?: number };
-        const got = existsSync(join(kOut, 'model.onnx')) ? statSync(join(kOut, 'model.onnx')).size : -1;
-        rows.push({
-          what: 'KServe Storage.download (process)',
-          seconds: k.seconds,
-          ...(k.rssMb ? { rssMb: k.rssMb } : {}),
-          note: `download alone ${inner.download_s?.toFixed(2)} s, import ${inner.import_s?.toFixed(2)} s; no digest check${got === SIZE ? '' : `; WRONG SIZE ${got}`}`,
-        });
-      } else {
-        rows.push({ what: 'KServe Storage.download', seconds: NaN, note: `failed: ${k.stderr.trim().split('\n').slice(-2).join(' ')}` });
-      }
-    } else {
-      rows.push({ what: 'KServe Storage.download', seconds: NaN, note: `no peers python at ${python}` });
+    const kScript = [
+      'import json, sys, time',
+      't0 = time.time()',
+      'try:',
+      '    from kserve_storage import Storage',
+      'except ImportError:',
+      '    from kserve.storage import Storage',
+      't1 = time.time()',
+      'Storage.download(sys.argv[1], sys.argv[2])',
+      't2 = time.time()',
+      'print(json.dumps({"import_s": t1 - t0, "download_s": t2 - t1}))',
+    ].join('\n');
+
+    type Sample = { seconds: number; rssMb?: number; note?: string };
+    const measures: { what: string; run: () => Promise<Sample> }[] = [
+      {
+        what: 'limit: curl GET → /dev/null (SigV4-signed)',
+        run: async () => {
+          const r = timed('curl', ['-sS', '-f', '-o', '/dev/null', '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${minio.accessKey}:${minio.secretKey}`, url]);
+          if (r.status !== 0) throw new Error(`curl failed: ${r.stderr}`);
+          return { seconds: r.seconds, ...(r.rssMb ? { rssMb: r.rssMb } : {}) };
+        },
+      },
+      {
+        what: 'limit: node:crypto SHA-256 over an in-memory buffer',
+        run: async () => {
+          const buf = randomBytes(64 * MiB);
+          const hh = createHash('sha256');
+          const t0 = performance.now();
+          for (let done = 0; done < SIZE; done += buf.length) hh.update(done + buf.length <= SIZE ? buf : buf.subarray(0, SIZE - done));
+          hh.digest();
+          return { seconds: (performance.now() - t0) / 1000, note: 'in-process' };
+        },
+      },
+      {
+        what: 'limit: write + fsync into the cache dir',
+        run: async () => {
+          const dir = join(work, 'write-test');
+          await mkdir(dir, { recursive: true });
+          const buf = randomBytes(8 * MiB);
+          const fh = await open(join(dir, 'blob'), 'w');
+          const t0 = performance.now();
+          for (let done = 0; done < SIZE; done += buf.length) await fh.write(buf, 0, Math.min(buf.length, SIZE - done));
+          await fh.sync();
+          await fh.close();
+          const seconds = (performance.now() - t0) / 1000;
+          await rm(dir, { recursive: true });
+          return { seconds, note: 'in-process' };
+        },
+      },
+      {
+        what: 'reference: node:http GET → discard',
+        run: async () => {
+          const r = timed(process.execPath, [
+            '-e',
+            "require('node:http').get(process.argv[1], (r) => { let n = 0; r.on('data', (c) => (n += c.length)); r.on('end', () => { if (n !== Number(process.argv[2])) process.exit(1); }); })",
+            url,
+            String(SIZE),
+          ]);
+          if (r.status !== 0) throw new Error(`node GET failed: ${r.stderr}`);
+          return { seconds: r.seconds, ...(r.rssMb ? { rssMb: r.rssMb } : {}), note: "Node's own receive ceiling, not a limit" };
+        },
+      },
+      ...[CONCURRENCY, 1].map((conc) => ({
+        what: conc > 1 ? `modelpin fetch, cold (${conc}×${PART_MB} MiB parallel ranges, the default)` : 'modelpin fetch, cold (MODELPIN_FETCH_CONCURRENCY=1: one stream)',
+        run: async (): Promise<Sample> => {
+          await rm(cacheDir, { recursive: true, force: true });
+          const r = timed(process.execPath, [cli, 'fetch', '--uri', 's3://bench/model.onnx', '--digest', digest, '--cache-dir', cacheDir, '--log-level', 'warn'], {
+            ...env,
+            MODELPIN_FETCH_CONCURRENCY: String(conc),
+          });
+          if (r.status !== 0) throw new Error(`modelpin fetch failed: ${r.stderr}`);
+          if (statSync(r.stdout.trim()).size !== SIZE) throw new Error('modelpin wrote the wrong size');
+          const nodeRss = /modelpin-max-rss-kb (\d+)/.exec(r.stderr);
+          return { seconds: r.seconds, rssMb: r.rssMb ?? (nodeRss ? Number(nodeRss[1]) / 1024 : NaN), note: 'SHA-256 + fsync + rename included' };
+        },
+      })),
+      {
+        what: 'KServe Storage.download (process)',
+        run: async () => {
+          if (!existsSync(python)) return { seconds: NaN, note: `no peers python at ${python}` };
+          await rm(kOut, { recursive: true, force: true });
+          await mkdir(kOut);
+          const k = timed(python, ['-c', kScript, 's3://bench/model.onnx', kOut], kenv);
+          if (k.status !== 0) return { seconds: NaN, note: `failed: ${k.stderr.trim().split('\n').slice(-2).join(' ')}` };
+          const inner = JSON.parse(k.stdout.trim().split('\n').pop() ?? '{}') as { import_s?: number; download_s?: number };
+          const got = existsSync(join(kOut, 'model.onnx')) ? statSync(join(kOut, 'model.onnx')).size : -1;
+          await rm(kOut, { recursive: true, force: true });
+          return {
+            seconds: k.seconds,
+            ...(k.rssMb ? { rssMb: k.rssMb } : {}),
+            note: `of which download ${inner.download_s?.toFixed(2)} s, import ${inner.import_s?.toFixed(2)} s; no digest check${got === SIZE ? '' : `; WRONG SIZE ${got}`}`,
+          };
+        },
+      },
+    ];
+    // Interleaved rounds, so a burst of load from elsewhere hits every row alike; medians reported.
+    const samples = measures.map(() => [] as Sample[]);
+    for (let round = 0; round < RUNS; round++) {
+      for (const [i, m] of measures.entries()) samples[i]!.push(await m.run());
+      console.error(`round ${round + 1}/${RUNS} done`);
     }
-    await rm(kOut, { recursive: true, force: true });
+    for (const [i, m] of measures.entries()) {
+      const ss = samples[i]!;
+      const rss = ss.map((x) => x.rssMb).filter((x): x is number => x !== undefined && Number.isFinite(x));
+      rows.push({
+        what: m.what,
+        seconds: median(ss.map((x) => x.seconds)),
+        ...(rss.length ? { rssMb: Math.max(...rss) } : {}),
+        ...(ss[0]?.note ? { note: ss[0].note } : {}),
+      });
+    }
 
     // ---- warm cache -------------------------------------------------------------------------
     const warmIn: number[] = [];
@@ -227,7 +253,7 @@ async function main(): Promise<void> {
 
     // ---- report -----------------------------------------------------------------------------
     const mbps = (s: number) => SIZE / MiB / s;
-    console.log(`\n### fetch benchmark: ${SIZE_MB} MiB object on local MinIO (${new Date().toISOString().slice(0, 10)}, ${process.version})\n`);
+    console.log(`\n### fetch benchmark: ${SIZE_MB} MiB object on local MinIO (${new Date().toISOString().slice(0, 10)}, ${process.version}, median of ${RUNS} interleaved runs, peak RSS = max)\n`);
     console.log('| what | wall s | MiB/s | peak RSS MB | note |');
     console.log('| --- | ---: | ---: | ---: | --- |');
     for (const r of rows) {
