@@ -11,7 +11,7 @@
 import type { Tensor } from 'onnxruntime-node';
 import { HttpError, type DecodedRequest, type OutputTensor } from './codec.js';
 import type { TensorData } from './datatypes.js';
-import type { LoadedModel } from './model.js';
+import { fromOrtTensor, toOrtTensor, type LoadedModel } from './model.js';
 
 export interface BatcherOptions {
   /** Rows per run; 1 (or a model that cannot be batched) runs requests one by one. */
@@ -231,12 +231,12 @@ export class Batcher {
     const feeds: Record<string, Tensor> = {};
     for (let i = 0; i < inputs.length; i++) {
       const spec = model.inputs[i]!;
-      feeds[spec.name] = new model.ort.Tensor(spec.type.ort, inputs[i]!.data as never, inputs[i]!.dims);
+      feeds[spec.name] = toOrtTensor(model.ort, spec, inputs[i]!.data, inputs[i]!.dims);
     }
     const result = await model.session.run(feeds);
     return model.outputs.map((spec) => {
       const t = result[spec.name]!;
-      return { data: t.data as TensorData, dims: t.dims };
+      return { data: fromOrtTensor(t), dims: t.dims };
     });
   }
 }

@@ -128,7 +128,29 @@ export function zeroTensor(ort: Ort, spec: TensorSpec): Tensor {
   const dims = spec.shape.map((d) => (d < 0 ? 1 : d));
   const n = dims.reduce((a, b) => a * b, 1);
   const data: TensorData = spec.type.array ? new spec.type.array(n) : new Array<string>(n).fill('');
-  return new ort.Tensor(spec.type.ort, data as never, dims);
+  return toOrtTensor(ort, spec, data, dims);
+}
+
+// FP16 data is IEEE half bits in a Uint16Array throughout modelpin. Where the runtime has a global
+// Float16Array (Node 24), onnxruntime-common 1.30 re-wraps such data as a Float16Array, which the
+// onnxruntime-node binding cannot read ("not enough space: expected 4, got 0") and which it also
+// hands back for FP16 outputs. These two functions keep ORT on the Uint16Array bits both ways.
+
+/** An ORT input tensor over `data` (no copy). */
+export function toOrtTensor(ort: Ort, spec: TensorSpec, data: TensorData, dims: readonly number[]): Tensor {
+  const t = new ort.Tensor(spec.type.ort, data as never, dims);
+  if (data instanceof Uint16Array && t.data !== data) (t as unknown as { cpuData: TensorData }).cpuData = data;
+  return t;
+}
+
+/** An ORT output tensor's data, FP16 as Uint16Array bits (a view, no copy). */
+export function fromOrtTensor(t: Tensor): TensorData {
+  const d = t.data as TensorData | { buffer: ArrayBufferLike; byteOffset: number; length: number };
+  if (t.type === 'float16' && !(d instanceof Uint16Array)) {
+    const f = d as { buffer: ArrayBufferLike; byteOffset: number; length: number };
+    return new Uint16Array(f.buffer, f.byteOffset, f.length);
+  }
+  return d as TensorData;
 }
 
 /** Run one dummy inference so the first real request does not pay for lazy initialisation. */
