@@ -47,31 +47,86 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('signature-uri', { type: 'string', default: fromEnv('signature-uri'), describe: 'detached signature (default <uri>.sig when --public-key is set)' })
       .option('public-key', { type: 'string', default: fromEnv('public-key'), describe: 'PEM public key (ECDSA P-256 or Ed25519) to check the signature with' })
       .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] as const, default: fromEnv('log-level') ?? 'info' }) as unknown as Argv<FetchArgs>,
-  handler: handle(async (args: FetchArgs) => {
-    const [{ fetchArtifact }, { createLogger }] = await Promise.all([import('../../../sidecar/fetch/index.js'), import('../../../sidecar/log.js')]);
-    const ctl = new AbortController();
-    // The temp file is discarded on the way out; nothing partial is ever left trusted.
-    const stop = (sig: NodeJS.Signals) =>
-      ctl.abort(new ModelpinError('MODELPIN_E_FETCH_NETWORK', `interrupted by ${sig} before the fetch finished; nothing was cached`));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    const result = await fetchArtifact({
-      uri: args.uri,
-      digest: args.digest,
-      format: args.format,
-      entry: args.entry,
-      ...(args.size === undefined ? {} : { size: args.size }),
-      cacheDir: args['cache-dir'],
-      ...(args['credentials-dir'] ? { credentialsDir: args['credentials-dir'] } : {}),
-      ...(args['ca-file'] ? { caFile: args['ca-file'] } : {}),
-      ...(args['signature-uri'] ? { signatureUri: args['signature-uri'] } : {}),
-      ...(args['public-key'] ? { publicKeyPath: args['public-key'] } : {}),
-      log: createLogger({ level: args['log-level'] ?? 'info', base: { component: 'fetch' } }),
-      progress: 'auto',
-      signal: ctl.signal,
-    });
-    process.stdout.write(`${result.path}\n`);
-    // Bench/diagnostics: peak RSS of this process, on request only (stdout stays one line).
-    if (process.env.MODELPIN_REPORT_RSS === '1') process.stderr.write(`modelpin-max-rss-kb ${process.resourceUsage().maxRSS}\n`);
-  }),
+  handler: handle(runFetch),
 };
+
+async function runFetch(args: FetchArgs): Promise<void> {
+  const [{ fetchArtifact }, { createLogger }] = await Promise.all([import('../../../sidecar/fetch/index.js'), import('../../../sidecar/log.js')]);
+  const ctl = new AbortController();
+  // The temp file is discarded on the way out; nothing partial is ever left trusted.
+  const stop = (sig: NodeJS.Signals) =>
+    ctl.abort(new ModelpinError('MODELPIN_E_FETCH_NETWORK', `interrupted by ${sig} before the fetch finished; nothing was cached`));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const result = await fetchArtifact({
+    uri: args.uri,
+    digest: args.digest,
+    format: args.format,
+    entry: args.entry,
+    ...(args.size === undefined ? {} : { size: args.size }),
+    cacheDir: args['cache-dir'],
+    ...(args['credentials-dir'] ? { credentialsDir: args['credentials-dir'] } : {}),
+    ...(args['ca-file'] ? { caFile: args['ca-file'] } : {}),
+    ...(args['signature-uri'] ? { signatureUri: args['signature-uri'] } : {}),
+    ...(args['public-key'] ? { publicKeyPath: args['public-key'] } : {}),
+    log: createLogger({ level: args['log-level'] ?? 'info', base: { component: 'fetch' } }),
+    progress: 'auto',
+    signal: ctl.signal,
+  });
+  process.stdout.write(`${result.path}\n`);
+  // Bench/diagnostics: peak RSS of this process, on request only (stdout stays one line).
+  if (process.env.MODELPIN_REPORT_RSS === '1') process.stderr.write(`modelpin-max-rss-kb ${process.resourceUsage().maxRSS}\n`);
+}
+
+const FAST_STRINGS = ['uri', 'digest', 'format', 'entry', 'size', 'cache-dir', 'credentials-dir', 'ca-file', 'signature-uri', 'public-key', 'log-level'] as const;
+
+/**
+ * `modelpin fetch` without loading yargs (~70 ms), for init containers and warm-cache restarts.
+ * Handles only well-formed invocations; returns false for anything else (help, unknown or
+ * malformed flags, missing --uri/--digest) so the yargs CLI reports it with its usual messages.
+ * Meant to be dispatched from src/cli/main.ts like renderFastPath.
+ */
+export async function fetchFastPath(argv: readonly string[]): Promise<boolean> {
+  if (argv.some((a) => a === '-h' || a === '--help' || a === '--version')) return false;
+  const { parseArgs } = await import('node:util');
+  let values: Partial<Record<(typeof FAST_STRINGS)[number], string>>;
+  try {
+    const parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: Object.fromEntries(FAST_STRINGS.map((k) => [k, { type: 'string' as const }])),
+    });
+    values = parsed.values as typeof values;
+  } catch {
+    return false;
+  }
+  const get = (k: (typeof FAST_STRINGS)[number]) => values[k] ?? fromEnv(k);
+  const uri = get('uri');
+  const digest = get('digest');
+  const format = get('format') ?? 'onnx';
+  const level = get('log-level') ?? 'info';
+  const size = get('size');
+  if (!uri || !digest) return false;
+  if (format !== 'onnx' && format !== 'tar') return false;
+  if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') return false;
+  if (size !== undefined && !/^\d+$/.test(size)) return false;
+  const opt = (k: (typeof FAST_STRINGS)[number]) => {
+    const v = get(k);
+    return v === undefined ? {} : { [k]: v };
+  };
+  await handle(runFetch)({
+    uri,
+    digest,
+    format,
+    entry: get('entry') ?? 'model.onnx',
+    ...(size === undefined ? {} : { size: Number(size) }),
+    'cache-dir': get('cache-dir') ?? '/var/cache/modelpin',
+    ...opt('credentials-dir'),
+    ...opt('ca-file'),
+    ...opt('signature-uri'),
+    ...opt('public-key'),
+    'log-level': level,
+  });
+  return true;
+}
