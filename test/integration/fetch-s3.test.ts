@@ -1,7 +1,7 @@
 // fetchArtifact against a real MinIO: plain, versioned (pinned by versionId), multipart-uploaded
 // large object through the parallel ranged path, static keys from a credentials dir, wrong
 // credentials, missing key.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,22 @@ describe('fetch from S3 (MinIO)', () => {
     // Permanent: not retried.
     expect(lines.filter((l) => l.includes('retrying'))).toEqual([]);
     expect(await readdir(join(cacheDir, 'sha256'))).toEqual([]);
+  });
+
+  it('checks a cosign-style signature stored next to the object (<key>.sig)', async () => {
+    const body = randomBytes(50_000);
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const pub = join(dir, 'cosign.pub');
+    await writeFile(pub, publicKey.export({ type: 'spki', format: 'pem' }));
+    const { versionId } = await minio.putObject('versioned', 'signed/model.onnx', body);
+    const uri = `s3://versioned/signed/model.onnx?versionId=${encodeURIComponent(versionId!)}`;
+    const cacheDir = await cache('signed');
+    await expect(fetchArtifact({ uri, digest: sha(body), cacheDir, env: minio.env, publicKeyPath: pub, progress: false })).rejects.toMatchObject({
+      code: 'MODELPIN_E_SIGNATURE',
+    });
+    await minio.putObject('versioned', 'signed/model.onnx.sig', sign('sha256', body, privateKey).toString('base64'));
+    const r = await fetchArtifact({ uri, digest: sha(body), cacheDir, env: minio.env, publicKeyPath: pub, progress: false });
+    expect((await readFile(r.path)).equals(body)).toBe(true);
   });
 
   it('fails with MODELPIN_E_FETCH_NOT_FOUND for a missing key', async () => {
