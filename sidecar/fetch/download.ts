@@ -1,6 +1,7 @@
 // The download engine: one pass over the bytes, hashed in order, written to a sink, with
-// retries that resume from the byte already received. Memory is constant: the sequential path
-// holds one write batch (≤ 1 MiB), the parallel path at most `concurrency` parts.
+// retries that resume from the byte already received. Memory is bounded whatever the size: the
+// sequential path holds ≤ MAX_PENDING_WRITES batches of 1 MiB, the parallel path additionally a
+// backlog of at most BACKLOG_PARTS parts for the ranges ahead of the one being hashed.
 import { createHash, type Hash } from 'node:crypto';
 import { ModelpinError } from '../../src/errors.js';
 import type { Logger } from '../log.js';
@@ -45,17 +46,14 @@ const MAX_PENDING_WRITES = 4;
 class WriteQueue {
   private pending: Promise<void>[] = [];
   private failed: unknown;
-  constructor(
-    private readonly sink: Sink | undefined,
-    private readonly max = MAX_PENDING_WRITES,
-  ) {}
-  async write(chunks: Uint8Array[], position: number, after?: () => void): Promise<void> {
-    if (!this.sink) return after?.();
-    const p = this.sink.write(chunks, position).then(after, (e: unknown) => {
+  constructor(private readonly sink: Sink | undefined) {}
+  async write(chunks: Uint8Array[], position: number): Promise<void> {
+    if (!this.sink) return;
+    const p = this.sink.write(chunks, position).catch((e: unknown) => {
       this.failed ??= e;
     });
     this.pending.push(p);
-    if (this.pending.length >= this.max) await this.pending.shift();
+    if (this.pending.length >= MAX_PENDING_WRITES) await this.pending.shift();
     if (this.failed !== undefined) throw this.failed;
   }
   async drain(): Promise<void> {
