@@ -7,11 +7,8 @@
 //   KServe:   Storage.download('s3://...', out_dir) in the peers Python (kserve-storage)
 // Prints a markdown table with throughput, wall time and peak RSS, and the target ratios:
 // modelpin ≥ 0.8 × the lowest limit, faster than KServe, peak RSS ≤ 150 MB, warm ≤ 50 ms + confirm.
-// Run from the repository root (Node 20 cannot run .ts directly):
-//   npm run build && npx esbuild test/bench/fetch.ts --bundle --platform=node --format=esm \
-//     --outfile=/tmp/bench-fetch.mjs \
-//     "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" \
-//     && node /tmp/bench-fetch.mjs
+// Run from the repository root (about 1–2 minutes at 1 GiB):
+//   npm run build && npm run bench -- fetch
 // Env: BENCH_SIZE_MB (default 1024), BENCH_RUNS (default 3), BENCH_PART_MB / BENCH_CONCURRENCY (modelpin's ranged GETs,
 // default 4 / 4, the built-in defaults), MODELPIN_BENCH_CLI (default dist/modelpin.js), MODELPIN_PEERS_PYTHON, MODELPIN_MINIO_BIN.
 import { spawnSync } from 'node:child_process';
