@@ -28,6 +28,7 @@ export function createProgress(opts: ProgressOptions): Progress {
   let last = -Infinity;
   let lastBytes = 0;
   let lastTotal: number | undefined;
+  let finished = false;
   const interval = tty ? 100 : (opts.logIntervalMs ?? 5_000);
   const rate = (b: number) => b / Math.max(0.001, (now() - t0) / 1000);
 
@@ -57,6 +58,9 @@ export function createProgress(opts: ProgressOptions): Progress {
       draw(bytes, total);
     },
     done() {
+      // Idempotent: callers end it on success and again in `finally`.
+      if (finished) return;
+      finished = true;
       if (tty && last > -Infinity) {
         draw(lastBytes, lastTotal);
         stream.write('\n');
