@@ -2,6 +2,7 @@
 // fetch and verify the pinned artifact, create the ONNX Runtime session from the verified file
 // only, warm it up, then report ready. SIGTERM turns readiness off, lets in-flight requests
 // finish (bounded by --drain-timeout-seconds) and resolves, so the CLI can exit 0.
+import type { FetchOptions } from '../fetch/index.js';
 import type { Logger } from '../log.js';
 import { createMetrics } from './metrics.js';
 import { loadModel, warmUp } from './model.js';
@@ -42,21 +43,8 @@ export interface FetchedModel {
   durationMs: number;
 }
 
-export type FetchFn = (opts: {
-  uri: string;
-  digest: string;
-  format?: 'onnx' | 'tar';
-  entry?: string;
-  size?: number;
-  cacheDir: string;
-  credentialsDir?: string;
-  caFile?: string;
-  signatureUri?: string;
-  publicKeyPath?: string;
-  env?: NodeJS.ProcessEnv;
-  log?: Logger;
-  signal?: AbortSignal;
-}) => Promise<FetchedModel>;
+/** fetchArtifact, or a stand-in in tests. */
+export type FetchFn = (opts: FetchOptions) => Promise<FetchedModel>;
 
 export interface ServeHandle {
   server: InferenceServer;

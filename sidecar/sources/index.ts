@@ -1,6 +1,5 @@
 // Dispatch from a parsed artifact reference to the source that reads it. Heavy clients (undici,
 // the AWS SDK) are imported lazily so a file:// fetch never loads them.
-import { ModelpinError } from '../../src/errors.js';
 import type { ArtifactRef } from '../../src/artifact-uri.js';
 import type { Source, SourceContext } from './types.js';
 

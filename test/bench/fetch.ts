@@ -13,7 +13,7 @@
 // default 4 / 4, the built-in defaults), MODELPIN_BENCH_CLI (default dist/modelpin.js), MODELPIN_PEERS_PYTHON, MODELPIN_MINIO_BIN.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,19 +21,10 @@ import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { fetchArtifact } from '../../sidecar/fetch/index.js';
 import { startMinio } from '../integration/support/minio.js';
+import { repoRoot } from '../tools/repo-root.js';
 
-function findRoot(): string {
-  let dir = process.cwd();
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'modelpin') return dir;
-    const up = join(dir, '..');
-    if (up === dir) throw new Error('run the benchmark from inside the modelpin repository');
-    dir = up;
-  }
-}
 
-const root = findRoot();
+const root = repoRoot();
 // MODELPIN_BENCH_CLI: a copy of dist/ elsewhere, so a concurrent `npm run build` cannot pull it away mid-run.
 const cli = process.env.MODELPIN_BENCH_CLI ?? join(root, 'dist/modelpin.js');
 const SIZE_MB = Number(process.env.BENCH_SIZE_MB ?? 1024);

@@ -5,21 +5,11 @@
 //   npm run build && npm run bench -- render
 // Env RUNS=<n> (default 30, at least 20); MODELPIN_BENCH_CLI=<path> benchmarks another bundle.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot } from '../tools/repo-root.js';
 
-/** The repository root: the nearest directory up from cwd whose package.json is modelpin's. */
-function findRoot(): string {
-  let dir = process.cwd();
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'modelpin') return dir;
-    const up = join(dir, '..');
-    if (up === dir) throw new Error('run the benchmark from inside the modelpin repository');
-    dir = up;
-  }
-}
-const root = findRoot();
+const root = repoRoot();
 // MODELPIN_BENCH_CLI compares another build (e.g. a start-up experiment) under the same conditions.
 const cli = process.env.MODELPIN_BENCH_CLI ?? join(root, 'dist/modelpin.js');
 const example = join(root, 'plugin/examples/fraud-detector');

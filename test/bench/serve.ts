@@ -8,27 +8,18 @@
 // cores with the server: set BENCH_PIN=1 to pin the server to CPU 0 and wrk to CPU 1.
 //
 // Run (after `npm run build`):
-//   npx esbuild test/bench/serve.ts --bundle --platform=node --format=esm --packages=external \
-//     --outfile=node_modules/.cache/modelpin/bench-serve.mjs && node node_modules/.cache/modelpin/bench-serve.mjs
+//   npm run bench -- serve
 // Env: BENCH_SECONDS (default 4 per point), BENCH_ROUNDS (default 2; best run per point), MODELPIN_PEERS_PYTHON (KServe; skipped with a note if absent).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { freePort } from '../tools/net.js';
+import { repoRoot } from '../tools/repo-root.js';
 
-/** The repository root: the nearest directory above this file (or the cwd) with dist/ and plugin/. */
-function findRoot(): string {
-  for (const start of [import.meta.dirname, process.cwd()]) {
-    for (let d = start; d && d !== dirname(d); d = dirname(d)) {
-      if (existsSync(join(d, 'plugin/examples/fraud-detector/model.onnx')) && existsSync(join(d, 'package.json'))) return d;
-    }
-  }
-  return process.cwd();
-}
-const root = findRoot();
+const root = repoRoot();
 const CLI = join(root, 'dist/modelpin.js');
 const MODEL = join(root, 'plugin/examples/fraud-detector/model.onnx');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -42,16 +33,6 @@ function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
   return PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 async function waitHttp(url: string, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;

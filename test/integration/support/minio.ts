@@ -11,13 +11,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client } from '../../../sidecar/sources/s3-client.js';
+import { freePort } from '../../tools/net.js';
 
 export interface MinioServer {
   /** http://127.0.0.1:<port> */
@@ -49,17 +49,6 @@ export function findMinioBinary(env: NodeJS.ProcessEnv = process.env): string {
   );
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startMinio(opts: { timeoutMs?: number } = {}): Promise<MinioServer> {
   const bin = findMinioBinary();

@@ -4,9 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../tools/net.js';
 
 export function mlflowBin(): string {
   const candidates = [process.env.MODELPIN_MLFLOW_BIN, '/root/.cache/modelpin/venv-mlflow/bin/mlflow'].filter((c): c is string => !!c);
@@ -17,17 +17,6 @@ export function mlflowBin(): string {
   );
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface MlflowServer {
   url: string;

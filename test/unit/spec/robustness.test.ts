@@ -2,7 +2,7 @@
 // (TypeError from a check that assumed a type ajv had already rejected).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isMap, isSeq, isScalar, parseDocument, type Node } from 'yaml';
+import { isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { ModelpinError } from '../../../src/errors.js';
 import { looksSecretName } from '../../../src/spec/credentials.js';
 import { parseSpec } from '../../../src/spec/parse.js';
