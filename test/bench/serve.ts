@@ -9,7 +9,7 @@
 //
 // Run (after `npm run build`):
 //   npm run bench -- serve
-// Env: BENCH_SECONDS (default 4 per point), BENCH_ROUNDS (default 2; best run per point), MODELPIN_PEERS_PYTHON (KServe; skipped with a note if absent).
+// Env: BENCH_SECONDS (default 4 per point), BENCH_ROUNDS (default 3, order rotated; best run per point), MODELPIN_PEERS_PYTHON (KServe; skipped with a note if absent).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ const root = repoRoot();
 const CLI = join(root, 'dist/modelpin.js');
 const MODEL = join(root, 'plugin/examples/fraud-detector/model.onnx');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PIN = process.env.BENCH_PIN === '1';
 const PY = process.env.MODELPIN_PEERS_PYTHON ?? '/root/.cache/modelpin/venv-peers/bin/python';
 const work = mkdtempSync(join(tmpdir(), 'modelpin-bench-'));
@@ -247,7 +247,10 @@ async function main(): Promise<void> {
   const res: Record<string, Record<number, Point>> = { ceiling: {}, batching: {}, unbatched: {} };
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of [1, 16, 64]) {
-      for (const [name, url] of targets) {
+      // Rotate the order each round: whichever server is measured first after a pause ran
+      // measurably slower (a fixed order made batching look ~15% slower than unbatched at c=1).
+      for (let k = 0; k < targets.length; k++) {
+        const [name, url] = targets[(k + round) % targets.length]!;
         const p = wrk(url, c);
         const prev = res[name]![c];
         if (!prev || p.rps > prev.rps) res[name]![c] = p;
