@@ -15,6 +15,8 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY plugin ./plugin
 COPY sidecar ./sidecar
+# The build script (esbuild + precompiled validators) lives under test/tools: the top level is fixed.
+COPY test/tools ./test/tools
 RUN npm run build
 
 # Production-only ONNX Runtime (CPU build shipped inside the npm package; no CUDA download).
