@@ -30,6 +30,8 @@ export interface ServeConfig {
   interOpThreads?: number;
   maxBodyBytes: number;
   drainTimeoutSeconds: number;
+  /** On SIGTERM, keep serving (unready) this long before closing the listener; part of the drain timeout. */
+  drainDelaySeconds?: number;
 }
 
 /** The part of H-fetch's FetchResult serve needs: the verified .onnx file to load. */
@@ -51,8 +53,11 @@ export interface ServeHandle {
   port: number;
   /** Resolves when the model is ready; rejects (and the server closes) if start-up fails. */
   ready: Promise<void>;
-  /** Resolves with true once drained (false if the drain timed out). */
-  shutdown(): Promise<boolean>;
+  /**
+   * Resolves with true once drained (false if the drain timed out). `delay: false` skips
+   * --drain-delay-seconds (an interactive Ctrl-C has no load balancer to wait for).
+   */
+  shutdown(opts?: { delay?: boolean }): Promise<boolean>;
 }
 
 /** Start serving; the caller decides what to do with signals (see installSignalHandlers). */
@@ -122,9 +127,10 @@ export async function startServe(cfg: ServeConfig, deps: { fetch: FetchFn; log: 
     server,
     port,
     ready,
-    shutdown: () => {
+    shutdown: (opts: { delay?: boolean } = {}) => {
       abort.abort();
-      shuttingDown ??= server.drain(cfg.drainTimeoutSeconds * 1000).then((drained) => {
+      const delayMs = opts.delay === false ? 0 : (cfg.drainDelaySeconds ?? 0) * 1000;
+      shuttingDown ??= server.drain(cfg.drainTimeoutSeconds * 1000, delayMs).then((drained) => {
         if (drained) log.info('drained; exiting');
         else log.error('drain timed out with requests still in flight', { drainTimeoutSeconds: cfg.drainTimeoutSeconds });
         return drained;

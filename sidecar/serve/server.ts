@@ -92,11 +92,19 @@ export class InferenceServer {
     return this.state === 'ready';
   }
 
-  /** SIGTERM: not ready any more, stop accepting connections, finish in-flight requests. */
-  async drain(timeoutMs: number): Promise<boolean> {
+  /**
+   * SIGTERM: not ready any more; keep answering for `delayMs` while Kubernetes takes the pod out
+   * of the Service's endpoints (requests routed here meanwhile still succeed, with
+   * `Connection: close`); then stop accepting connections and finish in-flight requests.
+   * `timeoutMs` bounds the whole drain, delay included.
+   */
+  async drain(timeoutMs: number, delayMs = 0): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
     this.state = 'draining';
     this.stateDetail = 'shutting down';
     this.opts.metrics.ready.set(0);
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, Math.min(delayMs, timeoutMs)));
+    timeoutMs = Math.max(0, deadline - performance.now());
     this.http.close();
     this.http.closeIdleConnections();
     const drained = await new Promise<boolean>((resolve) => {

@@ -35,7 +35,7 @@ describe('modelpin serve (CLI)', () => {
   };
 
   it('on SIGTERM turns unready, completes in-flight requests and exits 0', async () => {
-    const p = serve(slow, ['--max-batch-size', '1', '--drain-timeout-seconds', '20']);
+    const p = serve(slow, ['--max-batch-size', '1', '--drain-timeout-seconds', '20', '--drain-delay-seconds', '0']);
     const base = `http://127.0.0.1:${await p.port}`;
     await p.ready;
     const rows = 48;
@@ -57,7 +57,7 @@ describe('modelpin serve (CLI)', () => {
   });
 
   it('exits (status 1) at --drain-timeout-seconds when requests would take longer', async () => {
-    const p = serve(slow, ['--max-batch-size', '1', '--drain-timeout-seconds', '1']);
+    const p = serve(slow, ['--max-batch-size', '1', '--drain-timeout-seconds', '1', '--drain-delay-seconds', '0']);
     const base = `http://127.0.0.1:${await p.port}`;
     await p.ready;
     // 8 requests: far more work than the 1 s deadline even on a much faster machine.
@@ -113,6 +113,7 @@ describe('modelpin serve (CLI)', () => {
       // MODELPIN_* variables that are not serve flags (read by fetch) must not be usage errors.
       MODELPIN_S3_FORCE_PATH_STYLE: 'true',
       MODELPIN_FETCH_CONCURRENCY: '2',
+      MODELPIN_DRAIN_DELAY_SECONDS: '0',
     });
     procs.push(p);
     const base = `http://127.0.0.1:${await p.port}`;

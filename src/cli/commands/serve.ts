@@ -28,6 +28,7 @@ interface ServeArgs {
   'inter-op-threads'?: number;
   'max-body-bytes': number;
   'drain-timeout-seconds': number;
+  'drain-delay-seconds': number;
   'log-level': 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -40,6 +41,9 @@ export const SERVE_DEFAULTS = {
   threads: 1,
   maxBodyBytes: 16 * 1024 * 1024,
   drainTimeoutSeconds: 25,
+  // Kubernetes removes a terminating pod from Service endpoints asynchronously; refusing
+  // connections at once would fail requests still routed here for a few seconds.
+  drainDelaySeconds: 5,
 } as const;
 
 const SERVE_FLAGS: Record<string, 'string' | 'number'> = {
@@ -64,6 +68,7 @@ const SERVE_FLAGS: Record<string, 'string' | 'number'> = {
   'inter-op-threads': 'number',
   'max-body-bytes': 'number',
   'drain-timeout-seconds': 'number',
+  'drain-delay-seconds': 'number',
   'log-level': 'string',
 };
 
@@ -114,7 +119,12 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option('drain-timeout-seconds', {
         type: 'number',
         default: SERVE_DEFAULTS.drainTimeoutSeconds,
-        describe: 'on SIGTERM, wait at most this long for in-flight requests',
+        describe: 'on SIGTERM, exit at most this long after the signal (delay and in-flight requests included)',
+      })
+      .option('drain-delay-seconds', {
+        type: 'number',
+        default: SERVE_DEFAULTS.drainDelaySeconds,
+        describe: 'on SIGTERM, keep answering (unready) this long so load balancers stop routing here first; SIGINT skips it',
       })
       .option('log-level', { choices: ['debug', 'info', 'warn', 'error'] as const, default: 'info' as const, describe: 'log verbosity' })
       .example('$0 serve --uri s3://models/fraud/model.onnx --digest sha256:… --name fraud-detector', 'serve on :8080'),
@@ -168,16 +178,18 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         ...(args['inter-op-threads'] === undefined ? {} : { interOpThreads: int('inter-op-threads', 0) }),
         maxBodyBytes: int('max-body-bytes', 1),
         drainTimeoutSeconds: int('drain-timeout-seconds', 0),
+        drainDelaySeconds: int('drain-delay-seconds', 0),
       },
       { fetch: fetchArtifact, log },
     );
-    // SIGTERM/SIGINT: readiness off, drain, exit 0 (1 if the drain deadline passed).
+    // SIGTERM/SIGINT: readiness off, (SIGTERM: keep answering for the drain delay,) drain, exit 0
+    // (1 if the drain deadline passed).
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info('shutting down', { signal });
-      void handleServe.shutdown().then((drained) => process.exit(drained ? 0 : 1));
+      void handleServe.shutdown({ delay: signal === 'SIGTERM' }).then((drained) => process.exit(drained ? 0 : 1));
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));

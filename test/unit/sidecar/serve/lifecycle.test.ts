@@ -206,4 +206,26 @@ describe('serve lifecycle', () => {
     expect(await drained).toBe(true);
     await expect(fetch(srv.url('/v2/health/live'))).rejects.toThrow();
   });
+
+  it('with a drain delay, keeps answering (unready) until the delay ends, then closes', async () => {
+    const srv = await startServer(fx, { name: 'm', cacheDir: fx.dir + '/cache-delay', drainDelaySeconds: 2 });
+    await srv.handle.ready;
+    let settled = false;
+    const drained = srv.handle.shutdown().then((d) => ((settled = true), d));
+    // Requests a load balancer still routes here during the delay succeed; readiness says go away.
+    expect((await get(srv.url('/v2/health/ready'))).status).toBe(503);
+    const r = await post(srv.url('/v2/models/m/infer'), mlpBody);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('connection')).toBe('close');
+    expect(settled).toBe(false);
+    expect(await drained).toBe(true);
+    await expect(fetch(srv.url('/v2/health/live'))).rejects.toThrow();
+  });
+
+  it('shutdown({ delay: false }) (an interactive Ctrl-C) skips the drain delay', async () => {
+    const srv = await startServer(fx, { name: 'm', cacheDir: fx.dir + '/cache-nodelay', drainDelaySeconds: 60 });
+    await srv.handle.ready;
+    expect(await srv.handle.shutdown({ delay: false })).toBe(true);
+    await expect(fetch(srv.url('/v2/health/live'))).rejects.toThrow();
+  });
 });
