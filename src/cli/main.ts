@@ -9,6 +9,11 @@ import module from 'node:module';
 // on Node 20 the function does not exist and start-up simply compiles from source.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
+// On Node 20 the AWS SDK prints a multi-line deprecation notice to stderr on first use, which
+// breaks the sidecar's one-JSON-object-per-line logs. modelpin states its own Node support
+// (package.json engines; the images run Node 24), so the notice is turned off unless set.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const argv = process.argv.slice(2);
 const handled =
   (argv[0] === 'render' && (await (await import('./commands/render.js')).renderFastPath(argv.slice(1)))) ||

@@ -145,6 +145,8 @@ describe('serve e2e: rendered example spec → sidecar process → MinIO', () =>
     expect(metrics).toContain(`modelpin_infer_requests_total{model="${name}",version="",outcome="success"} 41`);
     p.child.kill('SIGTERM');
     expect((await p.exit).code).toBe(0);
+    // The pod's logs are one JSON object per line (nothing else, e.g. an SDK notice, on stderr).
+    for (const line of p.stderr().split('\n').filter(Boolean)) expect(() => JSON.parse(line), line).not.toThrow();
   });
 
   it('never becomes ready when the object in S3 was tampered with', async () => {
