@@ -1,10 +1,10 @@
 // Deterministic output for rendered objects. Key order is the objects' own insertion order
 // (render builds them in Kubernetes-conventional order); no timestamps, no anchors, no folding.
 //
-// YAML is emitted with the YAML 1.1 schema so that strings a YAML 1.1 reader (Argo CD and kubectl
-// use sigs.k8s.io/yaml) would misread — "yes", "on", "0755", "1:30" — come out quoted.
-import { stringify } from 'yaml';
+// YAML comes from a small emitter (./yaml-emit.ts) that quotes every string a YAML 1.1 reader
+// (Argo CD and kubectl use sigs.k8s.io/yaml) would misread — "yes", "on", "0755", "1:30".
 import { ModelpinError } from '../errors.js';
+import { emitYaml } from './yaml-emit.js';
 import type { K8sObject } from './types.js';
 
 export type OutputFormat = 'yaml' | 'json';
@@ -21,7 +21,7 @@ function refuseEmpty(objects: readonly K8sObject[]): void {
 export function toYamlStream(objects: readonly K8sObject[]): string {
   refuseEmpty(objects);
   return objects
-    .map((o) => '---\n' + stringify(o, { version: '1.1', lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false, indentSeq: true }))
+    .map((o) => '---\n' + emitYaml(o))
     .join('');
 }
 
