@@ -35,6 +35,8 @@ export async function renderText(text: string, opts: PipelineOptions): Promise<P
     file: opts.file,
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),
     allowUnpinned: opts.resolve !== undefined,
+    // Render what was asked for; `modelpin validate` checks every overlay.
+    checkAllClusters: false,
   });
   let spec = parsed.spec;
   let resolvedAtRender = false;

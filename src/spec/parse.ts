@@ -19,6 +19,12 @@ export interface ParseOptions {
   cluster?: string;
   /** Accept a spec without spec.model.digest (lock and render-time resolution fill it in). */
   allowUnpinned?: boolean;
+  /**
+   * Without `cluster`: also check every overlay merged over the base (default true, what
+   * `validate` wants). Render passes false: rendering the base depends only on the base, so a
+   * broken prod overlay cannot fail the sync of an Application that does not use it.
+   */
+  checkAllClusters?: boolean;
 }
 
 export interface ParseResult {
@@ -82,7 +88,7 @@ export function parseSpec(text: string, opts: ParseOptions): ParseResult {
   } else {
     result = cloneJson(baseDoc) as Record<string, unknown>;
     validateFull(result, base, src, opts, problems, warnings);
-    if (rawClusters !== undefined) problems.push(...checkClusters(rawClusters, baseDoc, src, opts, problems, warnings));
+    if (rawClusters !== undefined && opts.checkAllClusters !== false) problems.push(...checkClusters(rawClusters, baseDoc, src, opts, problems, warnings));
   }
 
   const unique = dedupe(problems);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ModelpinError } from '../../../src/errors.js';
 import { renderText } from '../../../src/render/pipeline.js';
+import { parseSpec } from '../../../src/spec/parse.js';
 
 const IMAGE = 'ghcr.io/modelpin/modelpin-sidecar:0.1.0@sha256:' + '11'.repeat(32);
 const DIGEST = 'sha256:' + 'ab'.repeat(32);
@@ -32,6 +33,14 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe('renderText', () => {
+  it('renders what was asked for: a broken overlay fails only the cluster that uses it (validate still sees it)', async () => {
+    const text = spec(DIGEST) + 'clusters:\n  good: {replicas: 2}\n  bad: {replicaz: 3}\n'.replace(/^/gm, '  ');
+    expect((await renderText(text, { file: 'modelpin.yaml', kubeVersion: kube })).output).toContain('kind: Deployment');
+    expect((await renderText(text, { file: 'modelpin.yaml', kubeVersion: kube, cluster: 'good' })).output).toContain('replicas: 2');
+    expect(await codeOf(renderText(text, { file: 'modelpin.yaml', kubeVersion: kube, cluster: 'bad' }))).toBe('MODELPIN_E_SPEC_UNKNOWN_FIELD');
+    expect(await codeOf(Promise.resolve().then(() => parseSpec(text, { file: 'modelpin.yaml' })))).toBe('MODELPIN_E_SPEC_UNKNOWN_FIELD');
+  });
+
   it('refuses an unpinned spec unless resolution is requested', async () => {
     expect(await codeOf(renderText(spec(), { file: 'modelpin.yaml', kubeVersion: kube }))).toBe('MODELPIN_E_SPEC_UNPINNED');
   });
