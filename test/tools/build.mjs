@@ -82,6 +82,9 @@ await esbuild.build({
   platform: 'node',
   target: 'node20',
   outfile: join(root, 'dist/render-snapshot.cjs'),
+  // The snapshot heap holds the source text: minified, it deserializes ~4 ms faster. (The npm
+  // bundle stays readable, for stack traces in bug reports.)
+  minify: true,
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [precompiledValidators, resolveOutside],
