@@ -3,6 +3,7 @@
 //   Deployment — or, with spec.rollout.canary, AnalysisTemplate (when analysis is set) + Rollout.
 // Pure: no fs, env, clock or network; same input → same objects in the same key order.
 import { ModelpinError, type Problem } from '../errors.js';
+import { IMAGE_PINNED } from '../spec/patterns.js';
 import type { ModelDeployment } from '../spec/types.js';
 import { analysisTemplateName, analysisTemplateSpec, canaryStrategy } from './canary.js';
 import { objectAnnotations, objectLabels, objectMeta, selectorLabels, sortKeys } from './labels.js';
@@ -11,7 +12,8 @@ import type { K8sObject, RenderContext, RenderResult } from './types.js';
 
 export type { K8sObject, RenderContext, RenderResult } from './types.js';
 
-const PINNED_IMAGE_RE = /@sha256:[0-9a-f]{64}$/;
+// The parser's grammar, so render and validate agree on what "pinned" means.
+const PINNED_IMAGE_RE = new RegExp(IMAGE_PINNED);
 
 export function render(spec: ModelDeployment, ctx: RenderContext): RenderResult {
   const s = spec.spec;
