@@ -6,13 +6,13 @@
 // the pruned production node_modules. It catches a file the build needs but no COPY brings, a
 // broken RUN line, and a pruned dependency the sidecar still needs.
 // Not covered: the base image itself and USER switches (everything runs as the test's user).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnServe } from './support/serve-process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -124,23 +124,10 @@ describe('Dockerfile (stages played on the file system)', () => {
     const digest = 'sha256:fcc98cd56907baf22ed2d6238ef832578c8cd8adbdcd2d25a697af0f2092a917';
     const model = join(root, 'plugin/examples/fraud-detector/model.onnx');
     const cache = join(fsRoot('sidecar'), 'var/cache/modelpin');
-    const server = spawn('modelpin', ['serve', '--uri', `file://${model}`, '--digest', digest, '--name', 'fraud-detector', '--port', '0', '--host', '127.0.0.1', '--cache-dir', cache], {
-      env: env('sidecar'),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const server = spawnServe(['serve', '--uri', `file://${model}`, '--digest', digest, '--name', 'fraud-detector', '--port', '0', '--host', '127.0.0.1', '--cache-dir', cache], env('sidecar'), ['modelpin']);
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        createInterface({ input: server.stderr! }).on('line', (l) => {
-          if (l.includes('"msg":"listening"')) resolve((JSON.parse(l) as { port: number }).port);
-        });
-        server.on('exit', (c) => reject(new Error(`serve exited ${c}`)));
-      });
-      let ready = false;
-      for (let i = 0; i < 200 && !ready; i++) {
-        ready = (await fetch(`http://127.0.0.1:${port}/v2/health/ready`).catch(() => undefined))?.ok ?? false;
-        if (!ready) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(ready).toBe(true);
+      const port = await server.port;
+      await server.ready;
       const res = await fetch(`http://127.0.0.1:${port}/v2/models/fraud-detector/infer`, {
         method: 'POST',
         body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 64], datatype: 'FP32', data: new Array(64).fill(0.5) }] }),
@@ -148,7 +135,7 @@ describe('Dockerfile (stages played on the file system)', () => {
       expect(res.status).toBe(200);
       expect(((await res.json()) as { outputs: Array<{ shape: number[] }> }).outputs[0]!.shape).toEqual([1, 10]);
     } finally {
-      server.kill('SIGTERM');
+      server.child.kill('SIGKILL');
     }
   });
 });

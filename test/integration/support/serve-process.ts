@@ -16,10 +16,13 @@ export interface ServeProcess {
   stderr(): string;
 }
 
-/** Spawn `node dist/modelpin.js <args>`; resolves port/ready from its structured log lines. */
-export function spawnServe(args: string[], env: Record<string, string> = {}): ServeProcess {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm run test:integration does)`);
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawn `node dist/modelpin.js <args>` (or `launcher` + args, e.g. an image's `modelpin` on PATH);
+ * resolves port/ready from its structured log lines.
+ */
+export function spawnServe(args: string[], env: Record<string, string> = {}, launcher: string[] = [process.execPath, CLI]): ServeProcess {
+  if (launcher[1] === CLI && !existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm run test:integration does)`);
+  const child = spawn(launcher[0]!, [...launcher.slice(1), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const lines: { msg: string }[] = [];
   let onPort!: (p: number) => void;
