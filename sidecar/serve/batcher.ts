@@ -12,6 +12,7 @@ import type { Tensor } from 'onnxruntime-node';
 import { HttpError, type DecodedRequest, type OutputTensor } from './codec.js';
 import type { TensorData } from './datatypes.js';
 import { fromOrtTensor, toOrtTensor, type LoadedModel } from './model.js';
+import { float32Array } from './slab.js';
 
 export interface BatcherOptions {
   /** Rows per run; 1 (or a model that cannot be batched) runs requests one by one. */
@@ -215,7 +216,7 @@ export class Batcher {
       }
       let len = 0;
       for (const p of batch) len += p.req.inputs[i]!.data.length;
-      const out = new spec.type.array(len);
+      const out = spec.type.v2 === 'FP32' ? float32Array(len) : new spec.type.array(len);
       let off = 0;
       for (const p of batch) {
         const d = p.req.inputs[i]!.data as Float32Array;
