@@ -2,7 +2,9 @@
 // Every rejection is an HttpError with a message naming the tensor, the offending value and
 // what the model expects, because a 400 is only useful when the caller can fix the request.
 import { fromHalfBits, toHalfBits, type TensorData, type TypeInfo } from './datatypes.js';
+import { fastDecode } from './fast-decode.js';
 import { JsonSyntaxError, parseJson } from './json.js';
+import { float32Array } from './slab.js';
 import type { LoadedModel, TensorSpec } from './model.js';
 
 export class HttpError extends Error {
@@ -50,6 +52,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 const shapeText = (s: readonly number[]): string => `[${s.join(',')}]`;
 
 export function decodeRequest(body: Buffer, model: LoadedModel, opts: DecodeOptions): DecodedRequest {
+  if (opts.headerLength === undefined && model.allFp32Inputs) {
+    const fast = fastDecode(body, model, opts.batching);
+    if (fast) return fast;
+  }
+  return decodeGeneral(body, model, opts);
+}
+
+/** Every request the one-pass decoder declines: any shape, datatype or mistake, with the precise 400. */
+export function decodeGeneral(body: Buffer, model: LoadedModel, opts: DecodeOptions): DecodedRequest {
   let text: string;
   let binary: Buffer | undefined;
   if (opts.headerLength !== undefined) {
@@ -142,24 +153,35 @@ export function decodeRequest(body: Buffer, model: LoadedModel, opts: DecodeOpti
     }
   }
 
+  const idJson = req.id === undefined ? undefined : typeof req.id === 'string' ? JSON.stringify(req.id) : undefined;
+  if (req.id !== undefined && idJson === undefined) throw bad('"id" must be a string');
+  return assemble(model, decoded, outputs, binaryOut, opts.batching, idJson);
+}
+
+/** The decoded request with its batching rows and key; shared by the general and the fast decoder. */
+export function assemble(
+  model: LoadedModel,
+  inputs: DecodedTensor[],
+  outputs: number[],
+  binary: boolean[],
+  batching: boolean,
+  idJson: string | undefined,
+): DecodedRequest {
   let rows = 0;
   let key = '';
-  if (opts.batching) {
-    rows = decoded[0]!.dims[0]!;
-    for (let i = 1; i < decoded.length; i++) {
-      if (decoded[i]!.dims[0] !== rows) {
+  if (batching) {
+    rows = inputs[0]!.dims[0]!;
+    for (let i = 1; i < inputs.length; i++) {
+      if (inputs[i]!.dims[0] !== rows) {
         throw bad(
-          `inputs disagree on the batch dimension: '${model.inputs[0]!.name}' has ${rows} rows but '${model.inputs[i]!.name}' has ${decoded[i]!.dims[0]}`,
+          `inputs disagree on the batch dimension: '${model.inputs[0]!.name}' has ${rows} rows but '${model.inputs[i]!.name}' has ${inputs[i]!.dims[0]}`,
         );
       }
     }
-    if (!model.fixedTrailingDims) key = decoded.map((t) => t.dims.slice(1).join(',')).join(';');
+    if (!model.fixedTrailingDims) key = inputs.map((t) => t.dims.slice(1).join(',')).join(';');
   }
-  const out: DecodedRequest = { inputs: decoded, outputs, binary: binaryOut, rows, key };
-  if (req.id !== undefined) {
-    if (typeof req.id !== 'string') throw bad('"id" must be a string');
-    out.idJson = JSON.stringify(req.id);
-  }
+  const out: DecodedRequest = { inputs, outputs, binary, rows, key };
+  if (idJson !== undefined) out.idJson = idJson;
   return out;
 }
 
@@ -304,7 +326,7 @@ function fromJson(data: unknown, spec: TensorSpec, count: number, dims: number[]
   const type = spec.type;
   // Fast path: a flat FP32 array of plain numbers (the common case) needs no per-element closure.
   if (type.v2 === 'FP32' && Array.isArray(data) && data.length === count) {
-    const a = new Float32Array(count);
+    const a = float32Array(count);
     let ok = true;
     for (let i = 0; i < count; i++) {
       const v = data[i];

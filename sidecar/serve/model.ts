@@ -37,6 +37,8 @@ export interface LoadedModel {
   needsExactInts: boolean;
   /** All inputs' non-leading dims are fixed: requests are always concatenable without checks. */
   fixedTrailingDims: boolean;
+  /** Every input is FP32: JSON requests may take the one-pass decoder (fast-decode.ts). */
+  allFp32Inputs: boolean;
   sessionCreateMs: number;
 }
 
@@ -119,6 +121,7 @@ export async function loadModel(file: string, opts: SessionOptions): Promise<Loa
     batchable: batchability(inputs, outputs),
     needsExactInts: inputs.some((t) => t.type.int?.big === true),
     fixedTrailingDims: inputs.every((t) => t.dims.slice(1).every((d) => typeof d === 'number')),
+    allFp32Inputs: inputs.every((t) => t.type.v2 === 'FP32'),
     sessionCreateMs,
   };
 }
