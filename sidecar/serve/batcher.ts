@@ -191,11 +191,11 @@ export class Batcher {
         return;
       }
       this.onBatch(total, (end - started) / 1000);
-      const stats = { computeSeconds: (end - started) / 1000, rows: total };
+      const computeSeconds = (end - started) / 1000;
       let offset = 0;
       for (const p of batch) {
         const r = p.req.rows;
-        settle(p, null, { outputs: outputs.map((o) => slice(o, offset, r)), stats: { ...stats, queueSeconds: (started - p.enqueued) / 1000 } });
+        settle(p, null, { outputs: outputs.map((o) => slice(o, offset, r)), stats: { computeSeconds, rows: total, queueSeconds: (started - p.enqueued) / 1000 } });
         offset += r;
       }
     } catch (err) {

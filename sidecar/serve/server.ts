@@ -22,6 +22,22 @@ type State = 'starting' | 'ready' | 'draining';
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
+/**
+ * Content-Length and Inference-Header-Content-Length from rawHeaders: `req.headers` is built on
+ * first access, an object per request the infer path otherwise never needs. Repeated headers are
+ * joined with ", " as Node does, so a conflicting repeat fails the number check.
+ */
+function bodyHeaders(raw: string[]): [string | undefined, string | undefined] {
+  let length: string | undefined;
+  let header: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-length') length = length === undefined ? raw[i + 1] : `${length}, ${raw[i + 1]}`;
+    else if (name.length === 31 && name.toLowerCase() === 'inference-header-content-length') header = header === undefined ? raw[i + 1] : `${header}, ${raw[i + 1]}`;
+  }
+  return [length, header];
+}
+
 export class InferenceServer {
   readonly http: http.Server;
   private state: State = 'starting';
@@ -248,7 +264,8 @@ export class InferenceServer {
       );
     }
     const limit = this.opts.maxBodyBytes;
-    const declared = Number(req.headers['content-length']);
+    const [contentLength, h] = bodyHeaders(req.rawHeaders);
+    const declared = Number(contentLength);
     if (declared > limit) {
       fail(new HttpError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes (--max-body-bytes)`));
       req.destroy();
@@ -261,7 +278,6 @@ export class InferenceServer {
       return fail(overloaded());
     }
     let hdrLen: number | undefined;
-    const h = req.headers['inference-header-content-length'];
     if (h !== undefined) {
       hdrLen = Number(h);
       if (!Number.isSafeInteger(hdrLen) || hdrLen < 0) {
@@ -288,12 +304,10 @@ export class InferenceServer {
       }
       chunks.push(c);
     });
-    // A client that goes away mid-upload must not leak its in-flight slot and held bytes.
+    // A client that goes away mid-upload must not leak its in-flight slot and held bytes: Node
+    // destroys the request with an "aborted" error.
     req.on('error', () => {
-      if (!done) fail(new HttpError(400, 'the request body could not be read'));
-    });
-    req.on('close', () => {
-      if (!done && !req.complete) fail(new HttpError(400, 'the client closed the connection before sending the whole body'));
+      if (!done) fail(new HttpError(400, req.complete ? 'the request body could not be read' : 'the client closed the connection before sending the whole body'));
     });
     req.on('end', () => {
       if (done) return;
