@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Argv, CommandModule } from 'yargs';
 import { handle, reportFailure } from '../run.js';
+import { writeFd } from '../write-fd.js';
 
 interface RenderArgs {
   path: string;
@@ -143,10 +144,10 @@ async function runRender(args: RenderArgs, resolver: Resolver = resolvePin): Pro
   });
   if (result.warnings.length > 0) {
     const text = formatError(ModelpinError.fromProblems([...result.warnings]));
-    process.stderr.write(text.split('\n').map((l) => (l.startsWith('  ') ? l : `modelpin: warning: ${l}`)).join('\n') + '\n');
+    await writeFd(2, text.split('\n').map((l) => (l.startsWith('  ') ? l : `modelpin: warning: ${l}`)).join('\n') + '\n');
   }
   const out = result.output;
-  await new Promise<void>((resolveWrite, reject) => process.stdout.write(out, (e) => (e ? reject(e) : resolveWrite())));
+  await writeFd(1, out);
 }
 
 /** Render-time resolution: network I/O, only when the user asked for it (parameter resolve=true). */
