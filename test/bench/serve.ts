@@ -10,6 +10,8 @@
 // Run (after `npm run build`):
 //   npm run bench -- serve
 // Env: BENCH_SECONDS (default 4 per point), BENCH_ROUNDS (default 3, order rotated; best run per point), MODELPIN_PEERS_PYTHON (KServe; skipped with a note if absent).
+// A/B of two builds: MODELPIN_BENCH_CLI_B=<other checkout>/dist/modelpin.js adds that build's batching
+// server to the interleaved rounds, e.g. a `git worktree` of the previous commit after `npm run build`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { repoRoot } from '../tools/repo-root.js';
 
 const root = repoRoot();
 const CLI = join(root, 'dist/modelpin.js');
+const CLI_B = process.env.MODELPIN_BENCH_CLI_B;
 const MODEL = join(root, 'plugin/examples/fraud-detector/model.onnx');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -130,11 +133,11 @@ http.createServer((req, res) => { req.on('data', () => {}); req.on('end', () => 
 // --- (3) modelpin ------------------------------------------------------------------------------
 const digest = 'sha256:' + createHash('sha256').update(readFileSync(MODEL)).digest('hex');
 
-async function modelpin(extra: string[], cacheDir: string): Promise<{ url: string; base: string; pid: number; readyWallMs: number; log: () => Record<string, unknown>; stop: () => Promise<void> }> {
+async function modelpin(extra: string[], cacheDir: string, cli = CLI): Promise<{ url: string; base: string; pid: number; readyWallMs: number; log: () => Record<string, unknown>; stop: () => Promise<void> }> {
   const port = await freePort();
   const t0 = performance.now();
   const [cmd, args] = pinned(0, process.execPath, [
-    CLI, 'serve', '--uri', pathToFileURL(MODEL).href, '--digest', digest, '--name', 'fraud-detector', '--port', String(port), '--host', '127.0.0.1', '--cache-dir', cacheDir, ...extra,
+    cli, 'serve', '--uri', pathToFileURL(MODEL).href, '--digest', digest, '--name', 'fraud-detector', '--port', String(port), '--host', '127.0.0.1', '--cache-dir', cacheDir, ...extra,
   ]);
   const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(c);
@@ -239,12 +242,14 @@ async function main(): Promise<void> {
   const bare = await bareServer();
   const batchingSrv = await modelpin(['--max-batch-size', '32'], join(work, 'cache-load'));
   const unbatchedSrv = await modelpin(['--max-batch-size', '1'], join(work, 'cache-load'));
+  const bSrv = CLI_B ? await modelpin(['--max-batch-size', '32'], join(work, 'cache-load-b'), CLI_B) : undefined;
   const targets: [string, string][] = [
     ['ceiling', bare.url],
     ['batching', batchingSrv.url],
     ['unbatched', unbatchedSrv.url],
+    ...(bSrv ? ([['batching-B', bSrv.url]] as [string, string][]) : []),
   ];
-  const res: Record<string, Record<number, Point>> = { ceiling: {}, batching: {}, unbatched: {} };
+  const res: Record<string, Record<number, Point>> = { ceiling: {}, batching: {}, unbatched: {}, 'batching-B': {} };
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of [1, 16, 64]) {
       // Rotate the order each round: whichever server is measured first after a pause ran
@@ -259,6 +264,10 @@ async function main(): Promise<void> {
   }
   const ceiling = res.ceiling!;
   for (const c of [1, 16, 64]) console.log(`(2) bare node:http fixed response, c=${String(c).padEnd(2)}:    ${fmt(ceiling[c]!)}`);
+  if (bSrv) {
+    for (const c of [1, 16, 64]) console.log(`    build B (${CLI_B}) batching c=${String(c).padEnd(2)}: ${fmt(res['batching-B']![c]!)}  (${(res['batching-B']![c]!.rps / ceiling[c]!.rps).toFixed(2)} × ceiling; this build ${(res.batching![c]!.rps / ceiling[c]!.rps).toFixed(2)} ×)`);
+    await bSrv.stop();
+  }
   let rss = 0;
   for (const [mode, s] of [
     ['batching', batchingSrv],
