@@ -116,6 +116,9 @@ export function decodeGeneral(body: Buffer, model: LoadedModel, opts: DecodeOpti
       binOffset += size;
     } else {
       if (raw.data === undefined) throw bad(`input '${name}' has no "data" (and no binary_data_size parameter)`);
+      // Every element takes at least one byte of the body: a shape that needs more cannot be
+      // filled, and must be refused before its tensor is allocated.
+      if (count > text.length) throw bad(`input '${name}': data has ${leafCount(raw.data)} elements but shape ${shapeText(dims)} needs ${count}`);
       data = fromJson(raw.data, spec, count, dims);
     }
     inputs[idx] = { data, dims };
@@ -212,6 +215,18 @@ function bigintJson(_k: string, v: unknown): unknown {
 }
 
 // --- JSON data → typed arrays ---------------------------------------------------------------
+
+/** Elements in (possibly nested) JSON data; iterative, so hostile nesting cannot exhaust the stack. */
+function leafCount(data: unknown): number {
+  let n = 0;
+  const stack: unknown[] = [data];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else n++;
+  }
+  return n;
+}
 
 class Filler {
   k = 0;

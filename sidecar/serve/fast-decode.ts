@@ -226,6 +226,8 @@ function input(r: Reader, model: LoadedModel, inputs: (DecodedTensor | undefined
         if (want >= 0 && dims[d] !== want) throw BAIL;
         count *= dims[d]!;
       }
+      // Each number takes at least a byte: a larger shape is a mistake for the general path to report.
+      if (count > r.b.length) throw BAIL;
       data = float32Array(count);
       r.float32s(data);
     } else throw BAIL;

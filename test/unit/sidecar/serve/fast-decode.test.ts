@@ -122,6 +122,7 @@ describe('fastDecode', () => {
       `{"id":"a","id":"b","inputs":[${row('input', xs)}]}`, // duplicate key: last wins in JSON.parse
       // Mistakes: each must still get the general path's precise 400.
       `{"inputs":[${row('input', xs.slice(1))}]}`,
+      `{"inputs":[${row('input', xs, '[100000000000,64]')}]}`, // a shape the body cannot fill
       `{"inputs":[${row('input', xs)}]} x`,
       `{"inputs":[${row('nope', xs)}]}`,
       `{"inputs":[{"name":"input","shape":[1,64],"datatype":"INT64","data":[${xs.join(',')}]}]}`,

@@ -223,6 +223,9 @@ describe('serve: every datatype through the batcher', () => {
       ['fixed dim mismatch', patched(10, { shape: [1, 4] }), 400, "input 'in_f32': dimension 1 is 4 but the model requires 2"],
       ['too little data', patched(10, { data: [1, 2, 3] }), 400, "input 'in_f32': data has 3 elements but shape [2,2] needs 4"],
       ['too much data', patched(10, { data: [1, 2, 3, 4, 5] }), 400, "input 'in_f32': data has 5+ elements but shape [2,2] needs 4"],
+      // Refused before allocating: 200 G elements would be an 800 GB tensor.
+      ['shape far beyond the data', patched(10, { shape: [100000000000, 2] }), 400, "input 'in_f32': data has 4 elements but shape [100000000000,2] needs 200000000000"],
+      ['BYTES shape far beyond the data', patched(12, { shape: [5000000000, 2] }), 400, "input 'in_str': data has 4 elements but shape [5000000000,2] needs 10000000000"],
       ['out of range', patched(5, { data: [1, 2, 3, 300] }), 400, "input 'in_i8': element 3 (300) is not a valid INT8 value (integers from -128 to 127)"],
       ['not a number', patched(10, { data: [1, 2, 'x', 4] }), 400, 'input \'in_f32\': element 2 ("x") is not a valid FP32 value'],
       ['fraction in int', patched(7, { data: [1, 2, 3.5, 4] }), 400, "input 'in_i32': element 2 (3.5) is not a valid INT32 value"],
