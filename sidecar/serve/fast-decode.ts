@@ -133,27 +133,32 @@ class Reader {
         neg = true;
         c = b[++i]!;
       }
-      // m: the significant digits as an integer (exact while ≤ 2^53); nd: how many.
+      // m: the significant digits as an integer (exact while ≤ 2^53); nd: how many (a fraction's
+      // leading zeros are not significant when the integer part is 0). Counted from positions,
+      // not per digit: this loop is most of the decoder's time.
       let m = 0;
-      let nd = 0;
+      const intStart = i;
       if (c === 48) c = b[++i]!;
       else if (c >= 49 && c <= 57) {
         do {
           m = m * 10 + (c - 48);
-          nd++;
           c = b[++i]!;
         } while (c >= 48 && c <= 57);
       } else throw BAIL;
+      let nd = m === 0 ? 0 : i - intStart;
       let q = 0;
       if (c === 46) {
         c = b[++i]!;
         if (!(c >= 48 && c <= 57)) throw BAIL;
-        do {
+        const fracStart = i;
+        if (m === 0) while (c === 48) c = b[++i]!;
+        const sigStart = i;
+        while (c >= 48 && c <= 57) {
           m = m * 10 + (c - 48);
-          if (m !== 0) nd++;
-          q--;
           c = b[++i]!;
-        } while (c >= 48 && c <= 57);
+        }
+        q = fracStart - i;
+        nd += i - sigStart;
       }
       let exact = true;
       if (c === 101 || c === 69) {
