@@ -156,9 +156,8 @@ export function decodeGeneral(body: Buffer, model: LoadedModel, opts: DecodeOpti
     }
   }
 
-  const idJson = req.id === undefined ? undefined : typeof req.id === 'string' ? JSON.stringify(req.id) : undefined;
-  if (req.id !== undefined && idJson === undefined) throw bad('"id" must be a string');
-  return assemble(model, decoded, outputs, binaryOut, opts.batching, idJson);
+  if (req.id !== undefined && typeof req.id !== 'string') throw bad('"id" must be a string');
+  return assemble(model, decoded, outputs, binaryOut, opts.batching, req.id === undefined ? undefined : JSON.stringify(req.id));
 }
 
 /** The decoded request with its batching rows and key; shared by the general and the fast decoder. */
