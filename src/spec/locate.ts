@@ -1,8 +1,8 @@
 // From a path in the validated value to where the user wrote it. With a cluster overlay the
 // merged value mixes two places in the file: a field the overlay sets is reported at the overlay
 // (spec.clusters.<name>...), everything else at the base.
-import { isMap, type Node } from 'yaml';
-import { formatPath, nodePosition, walk, type Path, type Source } from './source.js';
+import { nodePosition, type Source } from './source.js';
+import { formatPath, walk, type Path, type SpecNode } from './tree.js';
 
 export interface Where {
   line?: number;
@@ -18,7 +18,7 @@ export interface Locator {
   locate(path: Path, opts?: { key?: boolean }): Where;
 }
 
-function pos(src: Source, node: Node | undefined): { line?: number; col?: number } {
+function pos(src: Source, node: SpecNode | undefined): { line?: number; col?: number } {
   const p = nodePosition(src, node);
   return p ? { line: p.line, col: p.col } : {};
 }
@@ -26,7 +26,7 @@ function pos(src: Source, node: Node | undefined): { line?: number; col?: number
 export function baseLocator(src: Source): Locator {
   return {
     locate(path, opts = {}) {
-      const f = walk(src.doc.contents as Node | null, path);
+      const f = walk(src.root, path);
       const node = opts.key && f && f.depth === path.length && f.key ? f.key : f?.node;
       return { ...pos(src, node), path: formatPath(path), inOverlay: false };
     },
@@ -35,7 +35,7 @@ export function baseLocator(src: Source): Locator {
 
 /** Locator for spec.clusters[cluster] merged over spec. */
 export function overlayLocator(src: Source, cluster: string): Locator {
-  const root = src.doc.contents as Node | null;
+  const root = src.root;
   const overlayPath: Path = ['spec', 'clusters', cluster];
   const base = baseLocator(src);
   return {
@@ -48,7 +48,7 @@ export function overlayLocator(src: Source, cluster: string): Locator {
         const matched = f.depth - overlayPath.length;
         // Matched the whole path in the overlay, or hit an overlay value that is not a mapping
         // (an array or scalar that replaced the base value wholesale): the value came from the overlay.
-        const replaced = matched < rest.length && matched > 0 && !isMap(f.node);
+        const replaced = matched < rest.length && matched > 0 && f.node.kind !== 'map';
         if (matched === rest.length || replaced) {
           const node = opts.key && matched === rest.length && f.key ? f.key : f.node;
           return { ...pos(src, node), path: formatPath([...overlayPath, ...rest]), inOverlay: true };

@@ -1,37 +1,23 @@
 // The YAML text as a tree we can point into: every problem is reported at the line:col of the
 // node that caused it. Parsing refuses what YAML allows but a spec must not contain: several
 // documents, alias bombs, duplicate keys, unknown tags.
-import { LineCounter, parseAllDocuments, isAlias, isMap, isSeq, isScalar, isPair, type Document, type Node } from 'yaml';
+import { parseAllDocuments, isAlias, isMap, isSeq, isScalar, isPair, type Document } from 'yaml';
 import type { Problem } from '../errors.js';
+import { parseBlockYaml } from './block-yaml.js';
 import { MAX_SPEC_BYTES } from './schema.js';
+import { positionOf, type Position, type SpecNode } from './tree.js';
 
-export type PathSeg = string | number;
-export type Path = readonly PathSeg[];
+export { formatPath, type Path, type PathSeg, type Position } from './tree.js';
 
 /** Aliases are rare in a spec; anything beyond this is a resource-exhaustion attempt. */
 export const MAX_ALIAS_COUNT = 50;
 
-export interface Position {
-  line: number;
-  col: number;
-}
-
 export interface Source {
   readonly file: string;
-  readonly doc: Document.Parsed;
+  readonly text: string;
+  /** The document's top node, for locating fields. */
+  readonly root: SpecNode | null;
   readonly value: unknown;
-  readonly lines: LineCounter;
-}
-
-/** `spec.rollout.canary.steps[1].weight`; keys that are not identifiers are bracketed and quoted. */
-export function formatPath(path: Path): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
-  }
-  return out;
 }
 
 /** Parse the text, or return the problems that make it unusable (no value then). */
@@ -46,13 +32,16 @@ export function loadSource(text: string, file: string): { source?: Source; probl
       }],
     };
   }
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+  const fast = parseBlockYaml(text);
+  if (fast) return { source: { file, text, root: fast.root, value: fast.value }, problems: [] };
+  return loadWithYamlLibrary(text, file);
+}
+
+/** Everything YAML allows (and all of its errors), with the `yaml` library. Exported for the parser-agreement tests. */
+export function loadWithYamlLibrary(text: string, file: string): { source?: Source; problems: Problem[] } {
+  const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, strict: true });
   const problems: Problem[] = [];
-  const at = (offset: number): Position => {
-    const p = lines.linePos(offset);
-    return { line: p.line, col: p.col };
-  };
+  const at = (offset: number): Position => positionOf(text, offset);
   // parseAllDocuments returns an EmptyStream (an array with no documents) for empty input.
   const all = Array.isArray(docs) ? docs : [docs];
   const nonEmpty = all.filter((d) => !isEmptyDoc(d));
@@ -96,7 +85,7 @@ export function loadSource(text: string, file: string): { source?: Source; probl
     }
     return { problems: [{ code: 'MODELPIN_E_SPEC_YAML', message: e instanceof Error ? e.message : String(e), file }] };
   }
-  return { source: { file, doc, value, lines }, problems: [] };
+  return { source: { file, text, root: toTree(doc.contents), value }, problems: [] };
 }
 
 function isEmptyDoc(d: Document.Parsed): boolean {
@@ -135,41 +124,25 @@ function firstAlias(doc: Document.Parsed): number | undefined {
   return found;
 }
 
-export interface Found {
-  /** The deepest node on the path that exists. */
-  node: Node;
-  /** The key node of the last pair entered (for pointing at a field name). */
-  key?: Node;
-  /** How many path segments were matched. */
-  depth: number;
-}
-
-/** Walk `path` from `root` as far as it exists in the YAML tree. */
-export function walk(root: Node | null, path: Path): Found | undefined {
-  if (!root) return undefined;
-  let node: Node = root;
-  let key: Node | undefined;
-  let depth = 0;
-  for (const seg of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
-      if (!pair) break;
-      key = pair.key as Node;
-      // `key:` with no value: point at the key.
-      node = (pair.value as Node | null) ?? (pair.key as Node);
-    } else if (isSeq(node) && typeof seg === 'number') {
-      const item = node.items[seg] as Node | undefined;
-      if (!item) break;
-      key = undefined;
-      node = item;
-    } else break;
-    depth++;
+/** The `yaml` library's node tree reduced to what locating a field needs. */
+function toTree(n: unknown): SpecNode | null {
+  if (isMap(n)) {
+    return {
+      kind: 'map',
+      offset: n.range?.[0],
+      entries: n.items.map((p) => ({
+        key: isScalar(p.key) ? String(p.key.value) : undefined,
+        keyNode: { kind: 'leaf' as const, offset: isScalar(p.key) || isMap(p.key) || isSeq(p.key) || isAlias(p.key) ? p.key.range?.[0] : undefined },
+        value: toTree(p.value) ?? undefined,
+      })),
+    };
   }
-  return { node, ...(key ? { key } : {}), depth };
+  if (isSeq(n)) return { kind: 'seq', offset: n.range?.[0], items: n.items.map((it) => toTree(it) ?? { kind: 'leaf', offset: undefined }) };
+  if (isScalar(n) || isAlias(n)) return { kind: 'leaf', offset: n.range?.[0] };
+  return null;
 }
 
-export function nodePosition(src: Source, node: Node | undefined): Position | undefined {
-  if (!node?.range) return undefined;
-  const p = src.lines.linePos(node.range[0]);
-  return { line: p.line, col: p.col };
+/** 1-based line and column of a node, when it has a position. */
+export function nodePosition(src: Source, node: SpecNode | undefined): Position | undefined {
+  return node?.offset === undefined ? undefined : positionOf(src.text, node.offset);
 }
