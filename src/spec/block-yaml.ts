@@ -264,8 +264,8 @@ class BlockParser {
 
   /**
    * `[a, b]` or `{k: v, k2: [x]}` on one line, nested or not. Flow collections across lines,
-   * trailing commas, empty entries, `key:` without a value and plain scalars holding ":" are
-   * declined.
+   * trailing commas, empty entries, `key:` without a value and a ":" that ends a plain scalar
+   * are declined.
    */
   private flowCollection(p: number, eol: number, depth: number): Scanned {
     if (depth > MAX_DEPTH) throw DECLINE;
@@ -327,7 +327,10 @@ class BlockParser {
       if (ch === SPACE) {
         if (text.charCodeAt(q + 1) === HASH) throw DECLINE; // a comment inside the collection
       } else {
-        if (ch === COLON || ch === LBRACKET || ch === LBRACE) throw DECLINE;
+        // ":" ends a plain scalar unless a character that may continue it follows (s3://b/k,
+        // host:port); "[" and "{" inside one are errors.
+        if (ch === COLON && !flowPlainSafe(text.charCodeAt(q + 1))) throw DECLINE;
+        if (ch === LBRACKET || ch === LBRACE) throw DECLINE;
         last = q + 1;
       }
       q++;
@@ -347,6 +350,10 @@ class BlockParser {
 interface Scanned extends Parsed {
   /** One past the last character of the value. */
   end: number;
+}
+
+function flowPlainSafe(c: number): boolean {
+  return c === c && c !== SPACE && c !== 0x0a && c !== COMMA && c !== LBRACKET && c !== RBRACKET && c !== LBRACE && c !== RBRACE;
 }
 
 function skipSpaces(text: string, p: number, eol: number): number {

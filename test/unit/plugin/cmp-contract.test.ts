@@ -58,6 +58,17 @@ beforeAll(() => {
     join(repo, 'apps/unpinned/modelpin.yaml'),
     `apiVersion: modelpin.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: unpinned\nspec:\n  model:\n    uri: file://${join(work, 'models/model.onnx')}\n  serving:\n    image: ghcr.io/modelpin/modelpin-sidecar:0.1.0@sha256:${'1'.repeat(64)}\n`,
   );
+  // Full YAML (an anchor, an alias, a block scalar): outside the block-YAML fast path, which the
+  // snapshot launcher hands to the full CLI.
+  mkdirSync(join(repo, 'apps/full-yaml'), { recursive: true });
+  writeFileSync(
+    join(repo, 'apps/full-yaml/modelpin.yaml'),
+    readFileSync(join(root, 'test/golden/app-kube-1.28/modelpin.yaml'), 'utf8')
+      .replace('  name: scorer\n', '  name: &name scorer\n  annotations:\n    note: >-\n      folded\n      text\n')
+      .replace('value: info', 'value: *name'),
+  );
+  mkdirSync(join(repo, 'apps/bad-yaml'), { recursive: true });
+  writeFileSync(join(repo, 'apps/bad-yaml/modelpin.yaml'), 'apiVersion: modelpin.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: [unclosed\n');
   mkdirSync(join(repo, 'apps/empty'), { recursive: true });
   writeFileSync(join(repo, 'apps/empty/README.md'), 'no spec here\n');
   argoModes(repo);
@@ -197,6 +208,22 @@ describe.each(['bundle', 'snapshot'])('argocd-cmp-server contract (built CLI, %s
     expect(r.stderr).toContain('modelpin.yaml:');
     expect(r.stderr).toMatch(/digest/);
     expect(r.stderr).toMatch(/replicaz/);
+  });
+
+  it('renders YAML beyond the block subset (anchors, aliases, block scalars) like any other spec', () => {
+    const r = generate('full-yaml');
+    expect(r.status, r.stderr).toBe(0);
+    const deploy = objects(r.stdout).find((o) => o.kind === 'Deployment')!;
+    expect(deploy.metadata.name).toBe('scorer');
+    expect(deploy.metadata).toMatchObject({ annotations: { note: 'folded text' } });
+    const app = (deploy.spec as Any).template.spec.containers.find((c: Any) => c.name !== 'modelpin');
+    expect(app.env).toContainEqual({ name: 'LOG_LEVEL', value: 'scorer' });
+  });
+
+  it('fails on a YAML syntax error with its position', () => {
+    const r = generate('bad-yaml');
+    expectUserError(r, 'MODELPIN_E_SPEC_YAML');
+    expect(r.stderr).toContain('modelpin.yaml:5:1'); // where the yaml library notices the missing "]"
   });
 
   it('fails when the app path has no modelpin.yaml', () => {

@@ -44,7 +44,7 @@ function prng(seed: number): () => number {
 const KEYS = ['a', 'b', 'c', 'd', 'name', 'image', 'app.kubernetes.io/name', 'x_y', 'K9', 'maxP99LatencyMs', 'prod-eu', 'on', 'yes', 'y', 'e1', '_', 'uri', 'port'];
 const ODD_KEYS = ['null', 'True', '__proto__', '-a', 'a b', '"q"', '1'];
 // Mostly values specs hold; ODD are the edge cases, many of which the fast path must decline.
-const COMMON = ['1', '0', '2.5', 'true', 'false', 'null', 'x', 'hello world', 'eu-west-1', '250m', '512Mi', 's3://b/k.onnx', `sha256:${'0f'.repeat(32)}`, '"quoted"', "'single'", '[a, b]', '{cpu: 500m, memory: 1Gi}', '[]', '{}', '--flag', 'http://p:9090'];
+const COMMON = ['1', '0', '2.5', 'true', 'false', 'null', 'x', 'hello world', 'eu-west-1', '250m', '512Mi', 's3://b/k.onnx', `sha256:${'0f'.repeat(32)}`, '"quoted"', "'single'", '[a, b]', '{cpu: 500m, memory: 1Gi}', '[]', '{}', '--flag', 'http://p:9090', '[s3://b/k, "x"]', '{address: http://p:9090/x, port: 9090}'];
 const ODD = [
   '1', '-1', '+1', '007', '1.5', '.5', '1e3', '1E-2', '-.5', '1.', '-0', '0', '-0.0', '99999999999999999999', '1e400', '0.1e-400',
   'true', 'False', 'TRUE', 'tRue', 'null', 'Null', '~', 'NULL', 'nUll', 'yes', 'no', 'on', 'off', 'y',
@@ -56,7 +56,7 @@ const ODD = [
   '[a, b]', '{a: 1, b: [x, "y"]}', '[ ]', '{ }', '[a,b]', '[a, ]', '[a,,b]', '{a: }', '{a:1}', '{a}', '[--listen, ":3000"]',
   '{memory: 512Mi, cpu: 500m}', '[a, [b, {c: d}]]', '[a # c]', '[a]  # c', '[a]x', '{a: 1, a: 2}', '[-1, .5, ~, null, true, 0x1]',
   '[a:b]', '[? x]', '[-]', '[-x]', '[ a , b ]', "['it''s', \"q\"]", '{"a": 1}', '{a: b: c}', '[a', '{a: 1', '[a]]', '[{}]',
-  '{true: 1}', '{__proto__: 1}', '[a b, c  d]', '[a#b]',
+  '{true: 1}', '{__proto__: 1}', '[a b, c  d]', '[a#b]', '[a:]', '[a:,b]', '[a: b]', '{a: b:c}', '{a: :b}', '[:a]', '[a::b]', '{a: x:}', '[http://x:1/]',
 ];
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
