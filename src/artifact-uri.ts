@@ -56,10 +56,11 @@ export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef
       const key = decodeURIComponent(u.pathname.replace(/^\//, ''));
       if (!BUCKET_RE.test(bucket)) throw bad(uri, `"${bucket}" is not a valid S3 bucket name`, 'use s3://<bucket>/<key> with a lowercase bucket name', where);
       if (key === '' || key.endsWith('/')) throw bad(uri, 'it names no object key', 'point at one object, e.g. s3://bucket/models/fraud/7/model.onnx', where);
-      const params = [...u.searchParams.keys()];
+      // Most URIs have no query; URLSearchParams is built on first access (a cost in every render).
+      const params = u.search === '' ? [] : [...u.searchParams.keys()];
       const unknown = params.filter((p) => p !== 'versionId');
       if (unknown.length > 0) throw bad(uri, `unknown query parameter "${unknown[0]}"`, 'the only query parameter is ?versionId=<id>', where);
-      const versionId = u.searchParams.get('versionId');
+      const versionId = params.length === 0 ? null : u.searchParams.get('versionId');
       if (versionId === '') throw bad(uri, 'versionId is empty', 'remove ?versionId= or give the object version id', where);
       return Object.freeze(versionId === null ? { scheme: 's3', bucket, key } : { scheme: 's3', bucket, key, versionId });
     }

@@ -23,7 +23,32 @@ const BAD_FIRST = /^[?:,[\]{}#&*!|>'"%@`\s]|^-(?:\s|$)/;
 // eslint-disable-next-line no-control-regex
 const NON_PLAIN_CHAR = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/;
 
+// SPECIAL_WORDS that a simple word (below) can be.
+const SPECIAL_WORD_SET = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'n', 'N', 'no', 'No', 'NO', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'on', 'On', 'ON', 'off', 'Off', 'OFF', 'null', 'Null', 'NULL']);
+
+/**
+ * Most strings in a manifest are simple words: an ASCII letter, then letters, digits and `_ . / -`
+ * (`fraud-detector`, `app.kubernetes.io/name`, `apps/v1`). They are answered without the regular
+ * expressions below, which cost a compile each (and a second one to machine code on their second
+ * use) in every fresh `modelpin render` process. Such a word is plain unless it is one of the
+ * special words or an exponent NUMBER_LIKE would catch (`e5`, `E-3`).
+ */
+function simpleWordIsPlain(s: string): boolean | undefined {
+  const c0 = s.charCodeAt(0);
+  if (!((c0 >= 0x61 && c0 <= 0x7a) || (c0 >= 0x41 && c0 <= 0x5a))) return undefined;
+  let digitsAfterE = (c0 === 0x65 || c0 === 0x45) && s.length > 1;
+  for (let i = 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const digit = c >= 0x30 && c <= 0x39;
+    if (!(digit || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x2e || c === 0x2f || c === 0x2d)) return undefined;
+    if (!digit && !(i === 1 && c === 0x2d && s.length > 2)) digitsAfterE = false;
+  }
+  return !digitsAfterE && !SPECIAL_WORD_SET.has(s);
+}
+
 function isPlainSafe(s: string): boolean {
+  const simple = simpleWordIsPlain(s);
+  if (simple !== undefined) return simple;
   return (
     s !== '' &&
     !BAD_FIRST.test(s) &&

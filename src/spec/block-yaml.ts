@@ -28,21 +28,21 @@ const DECLINE = new Decline();
 // rules around them are subtle), CR, BOM, other C0/C1 controls, surrogates (a lone one is an error).
 const UNSUPPORTED_CHAR = /[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]/;
 
-// YAML 1.2 core schema, as the `yaml` library resolves plain scalars.
-const NULL_RE = /^(?:~|[Nn]ull|NULL)$/;
-const TRUE_RE = /^(?:[Tt]rue|TRUE)$/;
-const FALSE_RE = /^(?:[Ff]alse|FALSE)$/;
-const INT_RE = /^[-+]?[0-9]+$/;
+// YAML 1.2 core schema, as the `yaml` library resolves plain scalars. The words are looked up in
+// a Set and digits scanned by hand: in a fresh process every regular expression costs a compile
+// (and a second one to machine code when it runs again), and render runs in a fresh process.
+const NULL_WORDS = new Set(['~', 'null', 'Null', 'NULL']);
+const TRUE_WORDS = new Set(['true', 'True', 'TRUE']);
+const FALSE_WORDS = new Set(['false', 'False', 'FALSE']);
 const FLOAT_RE = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
 // Octal, hex, .inf and .nan are core-schema numbers too; rare in a spec, so they are declined
 // rather than resolved here (as is any other plain scalar starting with "." or "0o"/"0x").
 const OTHER_NUMBER_RE = /^(?:[-+]?\.|0[ox])/;
-// Plain keys: what a spec's field names, label keys and cluster names are made of. A key that
-// would resolve to null or a boolean is declined, and `__proto__` too (the `yaml` library defines
-// it as an own property; plain assignment would not).
-const KEY_START = /[A-Za-z_]/;
-const KEY_CHAR = /[A-Za-z0-9_.\/-]/;
-const SPECIAL_KEY = /^(?:[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE|__proto__)$/;
+// Plain keys: what a spec's field names, label keys and cluster names are made of: ASCII letters
+// and "_" first, then also digits, ".", "/" and "-". A key that would resolve to null or a
+// boolean is declined, and `__proto__` too (the `yaml` library defines it as an own property;
+// plain assignment would not).
+const SPECIAL_KEYS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE', '__proto__']);
 // The `yaml` library refuses implicit keys longer than 1024 characters.
 const MAX_KEY_LENGTH = 1024;
 // Nesting deeper than this is declined (recursion depth; no spec comes close).
@@ -54,6 +54,7 @@ const COLON = 0x3a;
 const DASH = 0x2d;
 const DQUOTE = 0x22;
 const SQUOTE = 0x27;
+const UNDERSCORE = 0x5f;
 const COMMA = 0x2c;
 const BACKSLASH = 0x5c;
 const LBRACKET = 0x5b;
@@ -142,7 +143,7 @@ class BlockParser {
       let p = this.plainKeyEnd(keyStart, eol);
       if (text.charCodeAt(p) !== COLON || (p + 1 < eol && text.charCodeAt(p + 1) !== SPACE)) throw DECLINE;
       const key = text.slice(keyStart, p);
-      if (key.length > MAX_KEY_LENGTH || SPECIAL_KEY.test(key) || Object.hasOwn(value, key)) throw DECLINE;
+      if (key.length > MAX_KEY_LENGTH || SPECIAL_KEYS.has(key) || Object.hasOwn(value, key)) throw DECLINE;
       p++;
       while (p < eol && text.charCodeAt(p) === SPACE) p++;
       this.i++;
@@ -202,8 +203,8 @@ class BlockParser {
   /** Whether the text at p reads `key:` followed by a space or the end of the line. */
   private startsMappingEntry(p: number, eol: number): boolean {
     const text = this.text;
-    if (!KEY_START.test(text[p] ?? '')) return false;
-    while (p < eol && KEY_CHAR.test(text[p]!)) p++;
+    if (!isKeyStart(text.charCodeAt(p))) return false;
+    while (p < eol && isKeyChar(text.charCodeAt(p))) p++;
     if (text.charCodeAt(p) !== COLON) return false;
     return p + 1 === eol || text.charCodeAt(p + 1) === SPACE;
   }
@@ -290,7 +291,7 @@ class BlockParser {
           q = this.plainKeyEnd(q, eol);
           const key = text.slice(keyStart, q);
           if (text.charCodeAt(q) !== COLON || text.charCodeAt(q + 1) !== SPACE) throw DECLINE;
-          if (key.length > MAX_KEY_LENGTH || SPECIAL_KEY.test(key) || Object.hasOwn(mapValue, key)) throw DECLINE;
+          if (key.length > MAX_KEY_LENGTH || SPECIAL_KEYS.has(key) || Object.hasOwn(mapValue, key)) throw DECLINE;
           const item = this.flowValue(skipSpaces(text, q + 1, eol), eol, depth);
           entries.push({ key, keyNode: leaf(keyStart), value: item.root });
           mapValue[key] = item.value;
@@ -341,8 +342,8 @@ class BlockParser {
   /** One past the end of a plain key at p (declines if there is none). */
   private plainKeyEnd(p: number, eol: number): number {
     const text = this.text;
-    if (!KEY_START.test(text[p] ?? '')) throw DECLINE;
-    while (p < eol && KEY_CHAR.test(text[p]!)) p++;
+    if (!isKeyStart(text.charCodeAt(p))) throw DECLINE;
+    while (p < eol && isKeyChar(text.charCodeAt(p))) p++;
     return p;
   }
 }
@@ -381,11 +382,33 @@ function leaf(offset: number): LeafNode {
   return { kind: 'leaf', offset };
 }
 
+function isKeyStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === UNDERSCORE;
+}
+
+function isKeyChar(c: number): boolean {
+  return isKeyStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2f || c === DASH;
+}
+
+/** `^[-+]?[0-9]+$` */
+function isDecimalInt(s: string): boolean {
+  let i = s.charCodeAt(0) === DASH || s.charCodeAt(0) === 0x2b ? 1 : 0;
+  if (i === s.length) return false;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 function resolvePlain(s: string): unknown {
-  if (NULL_RE.test(s)) return null;
-  if (TRUE_RE.test(s)) return true;
-  if (FALSE_RE.test(s)) return false;
-  if (INT_RE.test(s)) return parseInt(s, 10);
+  if (NULL_WORDS.has(s)) return null;
+  if (TRUE_WORDS.has(s)) return true;
+  if (FALSE_WORDS.has(s)) return false;
+  const c = s.charCodeAt(0);
+  // Only these can start a number: anything else is a string.
+  if (!((c >= 0x30 && c <= 0x39) || c === DASH || c === 0x2b || c === 0x2e)) return s;
+  if (isDecimalInt(s)) return parseInt(s, 10);
   if (FLOAT_RE.test(s)) return parseFloat(s);
   if (OTHER_NUMBER_RE.test(s)) throw DECLINE;
   return s;

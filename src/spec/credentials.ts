@@ -12,7 +12,11 @@ const AWS_KEY_ID_RE = /(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/;
 const USERINFO_RE = /^([a-z][a-z0-9+.-]*):\/\/([^/?#\s@]+)@/i;
 const TOKEN_USERINFO_SCHEMES = new Set(['http', 'https', 's3', 'models', 'file']);
 
+// The scan runs on every string and key of the spec in every render. In a fresh process a regular
+// expression is compiled on first use and again to machine code on its second, so each check
+// first asks a cheap substring question that almost every value answers with no.
 function hasUserinfoCredential(s: string): boolean {
+  if (!s.includes('@') || !s.includes('://')) return false;
   const m = USERINFO_RE.exec(s);
   if (!m) return false;
   return m[2]!.includes(':') || TOKEN_USERINFO_SCHEMES.has(m[1]!.toLowerCase());
@@ -33,8 +37,29 @@ function words(name: string): string[] {
     .map((w) => w.toLowerCase());
 }
 
+function hasAwsKeyId(s: string): boolean {
+  return (s.includes('AKIA') || s.includes('ASIA')) && AWS_KEY_ID_RE.test(s);
+}
+
+// Every secret-looking name holds one of these in its letters and digits, lowercased (each of
+// SECRET_WORDS does, and so do the *key suffixes below).
+const SECRET_FRAGMENTS = ['pass', 'secret', 'token', 'key', 'credential'];
+
+/** The name's ASCII letters and digits, lowercased: `words(name).join('')`, without regexes. */
+function compactLower(name: string): string {
+  let out = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a)) out += name[i];
+    else if (c >= 0x41 && c <= 0x5a) out += String.fromCharCode(c + 0x20);
+  }
+  return out;
+}
+
 /** True for names like password, secretAccessKey, apiKey, AWS_SESSION_TOKEN, MLFLOW_TRACKING_PASSWORD. */
 export function looksSecretName(name: string): boolean {
+  const compact = compactLower(name);
+  if (!SECRET_FRAGMENTS.some((f) => compact.includes(f))) return false;
   const ws = words(name);
   if (ws.length === 0) return false;
   if (REFERENCE_WORDS.has(ws[ws.length - 1]!)) return false;
@@ -55,7 +80,7 @@ export function scanCredentials(value: unknown, loc: Locator, file: string): Pro
   };
   const visit = (v: unknown, path: PathSeg[]): void => {
     if (typeof v === 'string') {
-      if (AWS_KEY_ID_RE.test(v)) report(path, 'this value contains an AWS access key id (AKIA…/ASIA…); credentials do not belong in the spec');
+      if (hasAwsKeyId(v)) report(path, 'this value contains an AWS access key id (AKIA…/ASIA…); credentials do not belong in the spec');
       else if (hasUserinfoCredential(v)) report(path, 'this URI carries credentials in its user part (user:password@); credentials do not belong in the spec');
       return;
     }
@@ -69,7 +94,7 @@ export function scanCredentials(value: unknown, loc: Locator, file: string): Pro
       report([...path, 'value'], `environment variable ${v.name} carries a literal secret value`);
     }
     for (const [k, x] of Object.entries(v)) {
-      if (AWS_KEY_ID_RE.test(k)) report([...path, k], 'this key contains an AWS access key id (AKIA…/ASIA…)');
+      if (hasAwsKeyId(k)) report([...path, k], 'this key contains an AWS access key id (AKIA…/ASIA…)');
       if (looksSecretName(k) && nonEmptyScalar(x)) report([...path, k], `field \`${k}\` carries a literal secret value`);
       else visit(x, [...path, k]);
     }

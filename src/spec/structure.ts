@@ -178,7 +178,7 @@ function fieldIndex(): Map<string, string[]> {
     }
     if (s.items && typeof s.items === 'object') visit(s.items as JsonSchema, `${path}[]`);
   };
-  visit(specSchema, '');
+  visit(specSchema(), '');
   return (index = idx);
 }
 

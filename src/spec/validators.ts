@@ -18,15 +18,16 @@ export function newAjv(extra: Options = {}): Ajv {
 
 /** The document schema minus spec.clusters: overlays are merged (or checked with overlaySchema) before validation. */
 export function documentSchema(): JsonSchema {
-  const spec = (specSchema.properties as Record<string, JsonSchema>).spec!;
+  const full = specSchema();
+  const spec = (full.properties as Record<string, JsonSchema>).spec!;
   const props = { ...(spec.properties as Record<string, JsonSchema>) };
   delete props.clusters;
-  const out: JsonSchema = { ...specSchema, properties: { ...(specSchema.properties as object), spec: { ...spec, properties: props } } };
+  const out: JsonSchema = { ...full, properties: { ...(full.properties as object), spec: { ...spec, properties: props } } };
   delete out.$id; // not the published schema; don't claim its id
   return out;
 }
 
-export const SCHEMAS: Record<Which, () => JsonSchema> = { full: documentSchema, overlay: () => overlaySchema };
+export const SCHEMAS: Record<Which, () => JsonSchema> = { full: documentSchema, overlay: overlaySchema };
 
 // Each validator is compiled on first use: a spec without clusters never pays for the overlay one.
 let ajv: Ajv | undefined;

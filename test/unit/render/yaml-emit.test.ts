@@ -15,6 +15,7 @@ const TRICKY_STRINGS = [
   '[a]', '{a}', 'a, b', '"q"', "'q'", 'trailing ', ' leading', 'tab\there', 'a\nb', 'a\nb\n', 'a\nb\n\n', '\nlead', 'x \ny',
   'uni ü ✓', 'line\u2028sep', 'del\u007f', 'bom\ufeff', '\u0000',
   '{{args.namespace}}', 'len(result) == 0 || isNaN(result[0]) || result[0] <= 0.01',
+  'e', 'E', 'e5', 'E5', 'e-5', 'E-35', 'e-', 'e5x', 'ee5', 'e_5', 'e.5', 'x_y', 'a/b', 'a.b-c', 'nULL', 'oN', 'YeS', 'A-', 'z9',
 ];
 
 function roundTrip(value: unknown): void {
@@ -23,6 +24,23 @@ function roundTrip(value: unknown): void {
 }
 
 describe('emitYaml', () => {
+  it('round-trips every short word over letters that spell YAML words, digits and word punctuation', () => {
+    // The emitter answers such words without its regular expressions: the shortcut must quote
+    // everything YAML 1.1 or 1.2 would read as something other than the string.
+    const alphabet = ['a', 'e', 'E', 'y', 'Y', 'n', 'N', 'o', 'O', 'f', 'l', 'u', '5', '0', '-', '.', '_', '/'];
+    const words: string[] = [];
+    for (const a of alphabet) {
+      words.push(a);
+      for (const b of alphabet) {
+        words.push(a + b);
+        for (const c of alphabet) words.push(a + b + c);
+      }
+    }
+    const map = Object.fromEntries(words.map((w) => [w, w]));
+    roundTrip(map);
+    roundTrip({ list: words });
+  });
+
   it.each(TRICKY_STRINGS.map((s) => [JSON.stringify(s), s]))('round-trips the string %s as a value, a key and a list item', (_name, s) => {
     roundTrip({ v: s });
     roundTrip({ [s]: 1 });

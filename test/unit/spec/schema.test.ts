@@ -29,7 +29,7 @@ describe('JSON Schema', () => {
 
   it('closes every object (additionalProperties: false) and documents every property', () => {
     const missing: string[] = [];
-    walkObjects(specSchema, '$', (s, path) => {
+    walkObjects(specSchema(), '$', (s, path) => {
       const types = Array.isArray(s.type) ? s.type : [s.type];
       if (types.includes('object') && s.properties && s.additionalProperties !== false) missing.push(`${path}: additionalProperties`);
       if (s.properties) {
@@ -44,15 +44,15 @@ describe('JSON Schema', () => {
   it('compiles under a stock strict ajv and accepts the example spec', () => {
     const ajv = new Ajv({ strict: true, strictTypes: false, allowUnionTypes: true });
     ajv.addKeyword('patternErrorMessage');
-    const validate = ajv.compile(specSchema);
+    const validate = ajv.compile(specSchema());
     const full = parse(readFileSync(new URL('../../fixtures/specs/valid/full.yaml', import.meta.url), 'utf8'));
     expect(validate(full), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ ...full, extra: 1 })).toBe(false);
   });
 
   it('overlays are partial: nothing required, no defaults, null allowed', () => {
-    expect(overlaySchema.required).toBeUndefined();
-    const text = JSON.stringify(overlaySchema);
+    expect(overlaySchema().required).toBeUndefined();
+    const text = JSON.stringify(overlaySchema());
     expect(text).not.toContain('"default"');
     expect(text).not.toContain('"required":["model"');
   });
