@@ -31,13 +31,13 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 FROM ${NODE_IMAGE} AS plugin
 COPY --from=build /src/dist /opt/modelpin/dist
 COPY plugin/plugin.yaml /opt/modelpin/plugin/plugin.yaml
-COPY plugin/bin/modelpin /opt/modelpin/plugin/bin/modelpin
-# `modelpin render` starts from a V8 start-up snapshot with the parser, validators and renderer
-# loaded and warmed (plugin/bin/modelpin). The blob is tied to this exact node binary, so it is
-# built here, in the image that runs it.
-RUN cd /opt/modelpin \
- && node --snapshot-blob dist/render.blob --build-snapshot dist/render-snapshot.cjs \
- && ln -s /opt/modelpin/plugin/bin/modelpin /usr/local/bin/modelpin
+# `modelpin` here is dist/modelpin-plugin.cjs: `modelpin render` loads a render-only bundle with a
+# V8 code cache, written after a warm-up render so that the parser, validators and renderer
+# start compiled. V8 accepts a cache only from the same node binary and flags, so it is written
+# here, in the image that runs it, and checked.
+RUN node /opt/modelpin/dist/modelpin-plugin.cjs --write-render-cache \
+ && node /opt/modelpin/dist/modelpin-plugin.cjs --check-render-cache \
+ && ln -s /opt/modelpin/dist/modelpin-plugin.cjs /usr/local/bin/modelpin
 # argocd-cmp-server runs as user 999 (see plugin/install); the image works as any non-root user.
 USER 999
 ENV NODE_ENV=production

@@ -1,12 +1,13 @@
 // Start-up cost of `modelpin render` against bare Node start-up, measured in the same run:
-//   node dist/modelpin.js render plugin/examples/fraud-detector    vs    node -e 0
+//   dist/modelpin-plugin.cjs render plugin/examples/fraud-detector  vs  node -e 0
+// (the plugin image's `modelpin`), and the npm bundle `node dist/modelpin.js render ...`.
 // Interleaved runs (so machine load affects both alike), RUNS of each; prints both medians and
 // the ratio. Target: ratio ≤ 1.5. Run from the repository root:
 //   npm run build && npm run bench -- render
 // Env RUNS=<n> (default 30, at least 20); MODELPIN_BENCH_CLI=<path> benchmarks another bundle.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { repoRoot } from '../tools/repo-root.js';
 
 const root = repoRoot();
@@ -21,11 +22,11 @@ if (!existsSync(cli)) {
   process.exit(1);
 }
 
-function time(args: string[]): number {
+function time([cmd, ...args]: string[]): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const r = spawnSync(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, HOME: process.env.HOME } });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr?.toString() ?? r.error}`);
   return ms;
 }
 
@@ -36,16 +37,19 @@ const median = (xs: number[]) => {
 };
 
 // Two launchers: the npm bundle (`node dist/modelpin.js render`), and what the plugin image runs
-// (plugin/bin/modelpin → `node --snapshot-blob dist/render.blob render`), whose blob this run
-// builds with the same node first, as the Dockerfile does.
-const blob = join(root, 'dist/render.blob');
-const built = spawnSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', join(root, 'dist/render-snapshot.cjs')], { cwd: root, encoding: 'utf8' });
-if (built.status !== 0) throw new Error(`building the snapshot failed: ${built.stderr}`);
+// for `modelpin render`: dist/modelpin-plugin.cjs, started through its #! line as the image's
+// /usr/local/bin/modelpin link is, with the render cache this run writes with the same node first,
+// as the Dockerfile does.
+const launcher = join(dirname(cli), 'modelpin-plugin.cjs');
+const written = spawnSync(process.execPath, [launcher, '--write-render-cache'], { cwd: root, encoding: 'utf8' });
+if (written.status !== 0) throw new Error(`writing the render cache failed: ${written.stderr}`);
+// The #! line runs the `node` on PATH: make it this one.
+process.env.PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
 
 const cases: Array<[string, string[]]> = [
-  ['node -e 0 (baseline)', ['-e', '0']],
-  ['modelpin render (npm bundle)', [cli, 'render', example]],
-  ['modelpin render (plugin image: snapshot)', ['--snapshot-blob', blob, 'render', example]],
+  ['node -e 0 (baseline)', [process.execPath, '-e', '0']],
+  ['modelpin render (npm bundle)', [process.execPath, cli, 'render', example]],
+  ['modelpin render (plugin image launcher)', [launcher, 'render', example]],
 ];
 for (const [, args] of cases) time(args); // warm the file system cache
 const samples: number[][] = cases.map(() => []);

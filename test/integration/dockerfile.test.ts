@@ -2,7 +2,7 @@
 // reads the Dockerfile, performs each stage's COPY instructions and runs its RUN commands with
 // sh, with the image's absolute paths (/src, /opt/modelpin, /usr/local/bin, /var/cache/modelpin)
 // mapped into a temp directory. Then it runs the results as the images would: the plugin image's
-// `modelpin render` (through the start-up snapshot) and the sidecar image's `modelpin serve` on
+// `modelpin render` (through the code-cached render bundle) and the sidecar image's `modelpin serve` on
 // the pruned production node_modules. It catches a file the build needs but no COPY brings, a
 // broken RUN line, and a pruned dependency the sidecar still needs.
 // Not covered: the base image itself and USER switches (everything runs as the test's user).
@@ -107,8 +107,8 @@ describe('Dockerfile (stages played on the file system)', () => {
     expect([...stages.keys()]).toEqual(['build', 'ort', 'plugin', 'sidecar']);
   });
 
-  it('plugin image: `modelpin render` starts from the snapshot and prints what the bundle prints', () => {
-    expect(existsSync(join(fsRoot('plugin'), 'opt/modelpin/dist/render.blob'))).toBe(true);
+  it('plugin image: `modelpin render` runs with the render cache and prints what the bundle prints', () => {
+    expect(existsSync(join(fsRoot('plugin'), 'opt/modelpin/dist/render.cjs.cache'))).toBe(true);
     const example = join(root, 'plugin/examples/fraud-detector');
     const viaImage = spawnSync('modelpin', ['render', '--cluster', 'prod-eu'], { cwd: example, env: env('plugin'), encoding: 'utf8' });
     expect(viaImage.status, viaImage.stderr).toBe(0);

@@ -1,10 +1,11 @@
-// Builds dist/modelpin.js and dist/render-snapshot.cjs (lives under test/ because the repository's top level is fixed).
+// Builds dist/modelpin.js, and dist/render.cjs + dist/modelpin-plugin.cjs for the plugin image
+// (lives under test/ because the repository's top level is fixed).
 //   node test/tools/build.mjs
 // One esbuild ESM bundle with code splitting, so commands load their heavy dependencies (the
 // AWS SDK, undici, tar) only when they run; onnxruntime-node stays external (a native addon).
 // The spec validators are compiled here, once, with ajv's standalone code generation: compiling
 // them at start-up cost `modelpin render` ~100 ms per schema.
-import { rmSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -66,20 +67,22 @@ await esbuild.build({
   plugins: [precompiledValidators],
 });
 
-// 3. The render-only bundle for the plugin image's V8 start-up snapshot (src/cli/render-snapshot.ts).
-// CommonJS, no splitting: a snapshot entry cannot load modules. Render-time resolution (AWS SDK,
-// undici) stays out; the snapshot hands it to the full CLI.
+// 3. The plugin image's render path: a render-only bundle (src/cli/render-entry.ts) that
+// dist/modelpin-plugin.cjs (src/cli/plugin-launcher.ts) loads with a V8 code cache. One CommonJS
+// file wrapped in a function expression, so the launcher compiles it with vm.Script (which takes
+// a code cache) and passes it require/module/exports. Render-time resolution (AWS SDK, undici)
+// stays out; the bundle hands it to the full CLI.
 const resolveOutside = {
-  name: 'resolve-outside-snapshot',
+  name: 'resolve-outside-render-bundle',
   setup(build) {
     build.onResolve({ filter: /\/pin\/resolve\.js$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
 // The `yaml` library only parses specs outside block-yaml.ts's subset (and reports YAML syntax
-// errors): leaving it out of the snapshot shrinks the heap every render deserializes. Here it is
-// a stub that hands the render to the full CLI, like render-time resolution.
+// errors). Left out, every render reads, loads and initializes ~115 KB less. Here it is a stub
+// that hands the render to the full CLI, like render-time resolution.
 const yamlOutside = {
-  name: 'yaml-outside-snapshot',
+  name: 'yaml-outside-render-bundle',
   setup(build) {
     build.onResolve({ filter: /^yaml$/ }, () => ({ path: 'yaml-stub', namespace: 'yaml-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'yaml-stub' }, () => ({
@@ -93,17 +96,31 @@ const yamlOutside = {
   },
 };
 await esbuild.build({
-  entryPoints: [join(root, 'src/cli/render-snapshot.ts')],
+  entryPoints: [join(root, 'src/cli/render-entry.ts')],
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outfile: join(root, 'dist/render-snapshot.cjs'),
-  // The snapshot heap holds the source text: minified, it deserializes ~4 ms faster. (The npm
-  // bundle stays readable, for stack traces in bug reports.)
+  outfile: join(root, 'dist/render.cjs'),
+  // Minified: less to read and hash on every render. (The npm bundle stays readable, for stack
+  // traces in bug reports.) ASCII (esbuild's default charset) lets the launcher read it as latin1.
   minify: true,
+  charset: 'ascii',
+  banner: { js: '(function (require, module, exports) {' },
+  footer: { js: '})' },
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [precompiledValidators, resolveOutside, yamlOutside],
 });
+await esbuild.build({
+  entryPoints: [join(root, 'src/cli/plugin-launcher.ts')],
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  outfile: join(root, 'dist/modelpin-plugin.cjs'),
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+chmodSync(join(root, 'dist/modelpin-plugin.cjs'), 0o755);
 rmSync(tmp, { recursive: true, force: true });

@@ -52,7 +52,7 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
  * loads yargs; it returns false for anything it does not handle itself (help, --version, negated
  * flags, malformed options), and the yargs CLI then takes over with its usual messages.
  */
-export async function renderFastPath(argv: readonly string[], resolver: Resolver = resolvePin): Promise<boolean> {
+export async function renderFastPath(argv: readonly string[], resolver: Resolver = resolvePin, write: Writer = writeFd): Promise<boolean> {
   if (argv.some((a) => a === '-h' || a === '--help' || a === '--version' || a.startsWith('--no-'))) return false;
   let parsed;
   try {
@@ -86,7 +86,7 @@ export async function renderFastPath(argv: readonly string[], resolver: Resolver
       ...(v.param === undefined ? {} : { param: v.param }),
       ...(v.strict === undefined ? {} : { strict: v.strict }),
       ...(v.resolve === undefined ? {} : { resolve: v.resolve }),
-    }, resolver);
+    }, resolver, write);
   } catch (err) {
     if (err instanceof NeedsFullCli) return false;
     reportFailure(err);
@@ -94,12 +94,19 @@ export async function renderFastPath(argv: readonly string[], resolver: Resolver
   return true;
 }
 
-/** Thrown by a resolver that cannot run here (the start-up snapshot has no network stack). */
+/**
+ * Thrown where the plugin image's render-only bundle (src/cli/render-entry.ts) lacks a part: the
+ * network stack for render-time resolution, the `yaml` library for YAML beyond the block subset.
+ * The full CLI then runs the command.
+ */
 export class NeedsFullCli extends Error {}
+
+/** Where manifests (fd 1) and warnings (fd 2) go; the render bundle's warm-up discards them. */
+type Writer = (fd: 1 | 2, text: string) => Promise<void>;
 
 type Resolver = (spec: import('../../spec/types.js').ModelDeployment) => Promise<{ uri: string; digest: string; size?: number }>;
 
-async function runRender(args: RenderArgs, resolver: Resolver = resolvePin): Promise<void> {
+async function runRender(args: RenderArgs, resolver: Resolver = resolvePin, write: Writer = writeFd): Promise<void> {
   const [{ settingsFromArgoEnv, settingsFromStrings }, { parseKubeVersion, DEFAULT_KUBE_VERSION }, { ModelpinError, formatError }] = await Promise.all([
     import('../../../plugin/argocd-env.js'),
     import('../../render/kube-version.js'),
@@ -144,10 +151,10 @@ async function runRender(args: RenderArgs, resolver: Resolver = resolvePin): Pro
   });
   if (result.warnings.length > 0) {
     const text = formatError(ModelpinError.fromProblems([...result.warnings]));
-    await writeFd(2, text.split('\n').map((l) => (l.startsWith('  ') ? l : `modelpin: warning: ${l}`)).join('\n') + '\n');
+    await write(2, text.split('\n').map((l) => (l.startsWith('  ') ? l : `modelpin: warning: ${l}`)).join('\n') + '\n');
   }
   const out = result.output;
-  await writeFd(1, out);
+  await write(1, out);
 }
 
 /** Render-time resolution: network I/O, only when the user asked for it (parameter resolve=true). */

@@ -35,13 +35,13 @@ function argoModes(dir: string): void {
 beforeAll(() => {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first (npm test does)`);
   work = mkdtempSync(join(tmpdir(), 'modelpin-cmp-'));
-  // The plugin image puts plugin/bin/modelpin on PATH, which starts render from a V8 start-up
-  // snapshot built by the same node (as the Dockerfile does); npm installs put the bundle there.
-  // The contract must hold for both.
-  const blob = spawnSync(process.execPath, ['--snapshot-blob', join(root, 'dist/render.blob'), '--build-snapshot', join(root, 'dist/render-snapshot.cjs')], { cwd: work, encoding: 'utf8' });
-  if (blob.status !== 0) throw new Error(`building the render snapshot failed: ${blob.stderr}`);
-  for (const [name, target] of [['bundle', cli], ['snapshot', join(root, 'plugin/bin/modelpin')]] as const) {
-    launchers[name] = join(work, `bin-${name}`);
+  // The plugin image's `modelpin` is dist/modelpin-plugin.cjs, which runs render from a
+  // render-only bundle with a V8 code cache written by the same node (as the Dockerfile does);
+  // npm installs put the full bundle on PATH. The contract must hold for both.
+  const cache = spawnSync(process.execPath, [join(root, 'dist/modelpin-plugin.cjs'), '--write-render-cache'], { cwd: work, encoding: 'utf8' });
+  if (cache.status !== 0) throw new Error(`writing the render cache failed: ${cache.stderr}`);
+  for (const [name, target] of [['bundle', cli], ['plugin image', join(root, 'dist/modelpin-plugin.cjs')]] as const) {
+    launchers[name] = join(work, `bin-${name.replace(' ', '-')}`);
     mkdirSync(launchers[name]!);
     symlinkSync(target, join(launchers[name]!, 'modelpin'));
   }
@@ -59,7 +59,7 @@ beforeAll(() => {
     `apiVersion: modelpin.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: unpinned\nspec:\n  model:\n    uri: file://${join(work, 'models/model.onnx')}\n  serving:\n    image: ghcr.io/modelpin/modelpin-sidecar:0.1.0@sha256:${'1'.repeat(64)}\n`,
   );
   // Full YAML (an anchor, an alias, a block scalar): outside the block-YAML fast path, which the
-  // snapshot launcher hands to the full CLI.
+  // plugin image's render bundle hands to the full CLI.
   mkdirSync(join(repo, 'apps/full-yaml'), { recursive: true });
   writeFileSync(
     join(repo, 'apps/full-yaml/modelpin.yaml'),
@@ -133,7 +133,7 @@ function expectUserError(r: Run, code: string): void {
   expect(r.stderr).not.toMatch(/\n\s+at .*\.js:\d+/); // no stack trace for user errors
 }
 
-describe.each(['bundle', 'snapshot'])('argocd-cmp-server contract (built CLI, %s launcher)', (launcher) => {
+describe.each(['bundle', 'plugin image'])('argocd-cmp-server contract (built CLI, %s launcher)', (launcher) => {
   beforeAll(() => {
     bin = launchers[launcher]!;
   });
@@ -309,5 +309,29 @@ describe.each(['bundle', 'snapshot'])('argocd-cmp-server contract (built CLI, %s
     generate('fraud-detector', { ARGOCD_ENV_cluster: 'local' });
     expect(readdirSync(join(repo, 'apps/fraud-detector')).sort()).toEqual(before);
     expect(statSync(join(repo, 'apps/fraud-detector/modelpin.yaml')).mode & 0o777).toBe(0o644);
+  });
+});
+
+describe('plugin image render cache', () => {
+  it('is accepted by the node that wrote it; without it render still works, only slower', () => {
+    const launcher = join(root, 'dist/modelpin-plugin.cjs');
+    const check = spawnSync(process.execPath, [launcher, '--check-render-cache'], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
+    // A copy of dist/ without the cache.
+    const bare = join(work, 'dist-without-cache');
+    cpSync(join(root, 'dist'), bare, { recursive: true });
+    rmSync(join(bare, 'render.cjs.cache'), { force: true });
+    const missing = spawnSync(process.execPath, [join(bare, 'modelpin-plugin.cjs'), '--check-render-cache'], { encoding: 'utf8' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('is missing; write it with --write-render-cache');
+    const example = join(root, 'plugin/examples/fraud-detector');
+    const viaBare = spawnSync(process.execPath, [join(bare, 'modelpin-plugin.cjs'), 'render', example], { encoding: 'utf8' });
+    const viaBundle = spawnSync(process.execPath, [cli, 'render', example], { encoding: 'utf8' });
+    expect(viaBare.status, viaBare.stderr).toBe(0);
+    expect(viaBare.stdout).toBe(viaBundle.stdout);
+    // A cache from another V8 (here: garbage) is rejected, and render still works.
+    writeFileSync(join(bare, 'render.cjs.cache'), Buffer.alloc(4096, 7));
+    expect(spawnSync(process.execPath, [join(bare, 'modelpin-plugin.cjs'), '--check-render-cache'], { encoding: 'utf8' }).stderr).toContain('rejected by this node');
+    expect(spawnSync(process.execPath, [join(bare, 'modelpin-plugin.cjs'), 'render', example], { encoding: 'utf8' }).stdout).toBe(viaBundle.stdout);
   });
 });
