@@ -67,4 +67,24 @@ describe('secret-looking names', () => {
   it.each(['secretName', 'AWS_ACCESS_KEY_ID', 'TOKENIZER_PATH', 'publicKey', 'key', 'AWS_REGION', 'MLFLOW_TRACKING_URI', 'tokenFile', 'team'])('%s is not', (n) => {
     expect(looksSecretName(n)).toBe(false);
   });
+  it('the substring pre-check never changes an answer (names built from secret-ish fragments)', () => {
+    // The rule without the pre-check, as it stood before it was added.
+    const rule = (name: string): boolean => {
+      const ws = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w.toLowerCase());
+      if (ws.length === 0) return false;
+      if (['name', 'names', 'ref', 'file', 'path', 'dir', 'uri', 'url', 'id'].includes(ws[ws.length - 1]!)) return false;
+      if (ws.some((w) => ['password', 'passwd', 'passphrase', 'secret', 'token', 'apikey', 'credential', 'credentials'].includes(w))) return true;
+      const joined = ws.join('');
+      return /(apikey|accesskey|privatekey|secretkey)$/.test(joined) && !/accesskeyid$/.test(joined);
+    };
+    const parts = ['api', 'Key', 'KEY', 'ke', 'y', '_', '-', '.', 'pass', 'word', 'Secret', 'access', 'Id', 'token', 'Name', 'private', 'cred', 'ential', 'ü', '9'];
+    let secret = 0;
+    const names = ['api_ke_y', 'ACCESS_KE_Y', 'private.k-e-y', 'pa_ss_word', 'x_tok_en'];
+    for (const a of parts) for (const b of parts) for (const c of parts) names.push(a + b + c);
+    for (const name of names) {
+      expect(looksSecretName(name), name).toBe(rule(name));
+      if (rule(name)) secret++;
+    }
+    expect(secret).toBeGreaterThan(300);
+  });
 });
