@@ -362,6 +362,23 @@ function buildSchemas(): { spec: JsonSchema; overlay: JsonSchema } {
   return { spec: document, overlay };
 }
 
+export type Which = 'full' | 'overlay';
+
+/**
+ * What the validators check: the document schema minus spec.clusters (overlays are merged, or
+ * checked with the overlay schema, before validation), or one overlay. Built anew on each call.
+ */
+export function validationSchema(which: Which): JsonSchema {
+  if (which === 'overlay') return overlaySchema();
+  const full = specSchema();
+  const spec = (full.properties as Record<string, JsonSchema>).spec!;
+  const props = { ...(spec.properties as Record<string, JsonSchema>) };
+  delete props.clusters;
+  const out: JsonSchema = { ...full, properties: { ...(full.properties as object), spec: { ...spec, properties: props } } };
+  delete out.$id; // not the published schema; don't claim its id
+  return out;
+}
+
 /** The schema as `modelpin schema` prints it and the committed file holds it. */
 export function schemaJson(): string {
   return JSON.stringify(specSchema(), null, 2) + '\n';

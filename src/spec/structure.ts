@@ -4,7 +4,7 @@ import type { ErrorObject } from 'ajv';
 import { parseDigest } from '../digest.js';
 import { ModelpinError, type ErrorCode, type Problem } from '../errors.js';
 import type { Locator } from './locate.js';
-import { specSchema, type JsonSchema } from './schema.js';
+import { specSchema, validationSchema, type JsonSchema, type Which } from './schema.js';
 import { validator } from './validators.js';
 import type { Path, PathSeg } from './source.js';
 import { closest } from './suggest.js';
@@ -13,15 +13,33 @@ import { closest } from './suggest.js';
  * Validate a whole document (mutates `value`: ajv fills in schema defaults) and return problems.
  * `prefix` is prepended to ajv paths (for overlays validated on their own).
  */
-export function checkStructure(value: unknown, which: 'full' | 'overlay', loc: Locator, file: string, prefix: Path = []): Problem[] {
+export function checkStructure(value: unknown, which: Which, loc: Locator, file: string, prefix: Path = []): Problem[] {
   const v = validator(which);
   if (v(value)) return [];
   const out: Problem[] = [];
+  const schemaRoot = validationSchema(which);
   for (const e of v.errors ?? []) {
-    const p = toProblem(e, value, loc, file, prefix);
+    const p = toProblem(e, value, schemaRoot, loc, file, prefix);
     if (p) out.push(p);
   }
   return out;
+}
+
+/** The schema holding the keyword that failed: its schemaPath (#/properties/x/type) minus the keyword. */
+function parentSchema(root: JsonSchema, schemaPath: string): JsonSchema {
+  let cur: unknown = root;
+  for (const raw of schemaPath.replace(/^#\/?/, '').split('/').slice(0, -1)) {
+    if (raw === '') continue;
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
+  }
+  return cur && typeof cur === 'object' ? (cur as JsonSchema) : {};
+}
+
+function valueAt(root: unknown, path: readonly PathSeg[]): unknown {
+  let cur = root;
+  for (const seg of path) cur = cur && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[seg] : undefined;
+  return cur;
 }
 
 function decodePointer(ptr: string, value: unknown): PathSeg[] {
@@ -65,9 +83,9 @@ function typeWords(t: unknown): string {
   return ts.map((x) => TYPE_WORDS[x] ?? x).join(' or ');
 }
 
-function toProblem(e: ErrorObject, root: unknown, loc: Locator, file: string, prefix: Path): Problem | undefined {
+function toProblem(e: ErrorObject, root: unknown, schemaRoot: JsonSchema, loc: Locator, file: string, prefix: Path): Problem | undefined {
   const base = decodePointer(e.instancePath, root);
-  const schema = (e.parentSchema ?? {}) as JsonSchema;
+  const schema = parentSchema(schemaRoot, e.schemaPath);
   const make = (code: ErrorCode, path: Path, message: string, hint?: string, key = false): Problem => {
     const w = loc.locate([...prefix, ...path], { key });
     return {
@@ -80,7 +98,7 @@ function toProblem(e: ErrorObject, root: unknown, loc: Locator, file: string, pr
     };
   };
   const params = e.params as Record<string, unknown>;
-  const data = e.data;
+  const data = valueAt(root, base);
   // Errors inside propertyNames carry the offending key.
   const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName;
   if (e.keyword === 'propertyNames') return undefined;
