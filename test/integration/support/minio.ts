@@ -27,6 +27,8 @@ export interface MinioServer {
   /** Environment that points modelpin (or the AWS CLI, KServe) at this server. */
   readonly env: Record<string, string>;
   readonly client: S3Client;
+  /** The server's process id (benchmarks read its CPU time from /proc). */
+  readonly pid: number;
   createBucket(name: string, opts?: { versioned?: boolean }): Promise<void>;
   /** Upload; with `partSize` a multipart upload (lib-storage) is used. */
   putObject(bucket: string, key: string, body: Buffer | string | Readable, opts?: { partSize?: number }): Promise<{ versionId?: string; etag?: string }>;
@@ -98,6 +100,7 @@ export async function startMinio(opts: { timeoutMs?: number } = {}): Promise<Min
     secretKey,
     env,
     client,
+    pid: proc.pid!,
     async createBucket(name, o = {}) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
       if (o.versioned) await client.send(new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }));
