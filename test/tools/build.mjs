@@ -95,12 +95,10 @@ const yamlOutside = {
     }));
   },
 };
+const nodeCjs = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', legalComments: 'none', logLevel: 'warning' };
 await esbuild.build({
+  ...nodeCjs,
   entryPoints: [join(root, 'src/cli/render-entry.ts')],
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
   outfile: join(root, 'dist/render.cjs'),
   // Minified: less to read and hash on every render. (The npm bundle stays readable, for stack
   // traces in bug reports.) ASCII (esbuild's default charset) lets the launcher read it as latin1.
@@ -108,19 +106,8 @@ await esbuild.build({
   charset: 'ascii',
   banner: { js: '(function (require, module, exports) {' },
   footer: { js: '})' },
-  legalComments: 'none',
-  logLevel: 'warning',
   plugins: [precompiledValidators, resolveOutside, yamlOutside],
 });
-await esbuild.build({
-  entryPoints: [join(root, 'src/cli/plugin-launcher.ts')],
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  outfile: join(root, 'dist/modelpin-plugin.cjs'),
-  legalComments: 'none',
-  logLevel: 'warning',
-});
+await esbuild.build({ ...nodeCjs, entryPoints: [join(root, 'src/cli/plugin-launcher.ts')], outfile: join(root, 'dist/modelpin-plugin.cjs') });
 chmodSync(join(root, 'dist/modelpin-plugin.cjs'), 0o755);
 rmSync(tmp, { recursive: true, force: true });
