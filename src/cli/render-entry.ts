@@ -1,7 +1,7 @@
 // The render-only bundle of the plugin image (dist/render.cjs): `modelpin render`, which Argo CD
 // runs for every manifest generation. The launcher (plugin-launcher.ts) loads it with a V8 code
 // cache that the image build writes after warmUp() below, so the parser, the precompiled
-// validators, render and the YAML writer start compiled instead of compiling ~280 KB of
+// validators, render and the YAML writer start compiled instead of compiling ~230 KB of
 // JavaScript in every render. The `yaml` library and render-time resolution (the network stack)
 // are left out of this bundle (test/tools/build.mjs): a spec or a flag that needs them makes
 // render() answer false, and the launcher runs the full CLI instead.
