@@ -29,6 +29,9 @@ const npmEnv = {
 beforeAll(() => {
   if (!existsSync(join(root, 'dist/modelpin.js'))) throw new Error('dist/modelpin.js is missing: run `npm run build` (npm run test:integration does)');
   work = mkdtempSync(join(tmpdir(), 'modelpin-pack-'));
+  // A render cache in dist/ (as tests and the bench leave one) must stay out of the package:
+  // V8 takes it only from the node that wrote it.
+  execFileSync(process.execPath, [join(root, 'dist/modelpin-plugin.cjs'), '--write-render-cache'], { cwd: root, stdio: 'ignore' });
   const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, env: npmEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const info = JSON.parse(out) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = join(work, info[0]!.filename);
@@ -73,5 +76,18 @@ describe('npm package', () => {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work },
     });
     expect(r.stdout).toBe(local.stdout);
+  });
+
+  it("ships the plugin image's launcher and render bundle, not a render cache built for this machine's node", () => {
+    expect(files).toContain('dist/modelpin-plugin.cjs');
+    expect(files).toContain('dist/render.cjs');
+    expect(files).not.toContain('dist/render.cjs.cache');
+    // Without a cache the launcher still renders, the same bytes as the bin.
+    const example = join(root, 'plugin/examples/fraud-detector');
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work };
+    const viaLauncher = spawnSync(process.execPath, [join(work, 'app/node_modules/modelpin/dist/modelpin-plugin.cjs'), 'render', example, '--cluster', 'local'], { encoding: 'utf8', env });
+    const viaBin = spawnSync(join(work, 'app/node_modules/.bin/modelpin'), ['render', example, '--cluster', 'local'], { encoding: 'utf8', env });
+    expect(viaLauncher.status, viaLauncher.stderr).toBe(0);
+    expect(viaLauncher.stdout).toBe(viaBin.stdout);
   });
 });
