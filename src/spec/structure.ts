@@ -25,39 +25,39 @@ export function checkStructure(value: unknown, which: Which, loc: Locator, file:
   return out;
 }
 
+/** One segment of a JSON pointer (RFC 6901: "~1" is "/", "~0" is "~"). */
+function pointerSegment(raw: string): string {
+  return raw.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
 /** The schema holding the keyword that failed: its schemaPath (#/properties/x/type) minus the keyword. */
 function parentSchema(root: JsonSchema, schemaPath: string): JsonSchema {
   let cur: unknown = root;
   for (const raw of schemaPath.replace(/^#\/?/, '').split('/').slice(0, -1)) {
     if (raw === '') continue;
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const seg = pointerSegment(raw);
     cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
   }
   return cur && typeof cur === 'object' ? (cur as JsonSchema) : {};
 }
 
-function valueAt(root: unknown, path: readonly PathSeg[]): unknown {
-  let cur = root;
-  for (const seg of path) cur = cur && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[seg] : undefined;
-  return cur;
-}
-
-function decodePointer(ptr: string, value: unknown): PathSeg[] {
-  if (ptr === '') return [];
-  const segs: PathSeg[] = [];
-  let cur: unknown = value;
+/** An instancePath as path segments (array indexes as numbers), and the value it points at. */
+function decodePointer(ptr: string, root: unknown): { path: PathSeg[]; value: unknown } {
+  const path: PathSeg[] = [];
+  let cur: unknown = root;
+  if (ptr === '') return { path, value: cur };
   for (const raw of ptr.slice(1).split('/')) {
-    const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const s = pointerSegment(raw);
     if (Array.isArray(cur)) {
       const i = Number(s);
-      segs.push(i);
+      path.push(i);
       cur = cur[i];
     } else {
-      segs.push(s);
+      path.push(s);
       cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[s] : undefined;
     }
   }
-  return segs;
+  return { path, value: cur };
 }
 
 function describe(v: unknown): string {
@@ -84,7 +84,7 @@ function typeWords(t: unknown): string {
 }
 
 function toProblem(e: ErrorObject, root: unknown, schemaRoot: JsonSchema, loc: Locator, file: string, prefix: Path): Problem | undefined {
-  const base = decodePointer(e.instancePath, root);
+  const { path: base, value: data } = decodePointer(e.instancePath, root);
   const schema = parentSchema(schemaRoot, e.schemaPath);
   const make = (code: ErrorCode, path: Path, message: string, hint?: string, key = false): Problem => {
     const w = loc.locate([...prefix, ...path], { key });
@@ -98,7 +98,6 @@ function toProblem(e: ErrorObject, root: unknown, schemaRoot: JsonSchema, loc: L
     };
   };
   const params = e.params as Record<string, unknown>;
-  const data = valueAt(root, base);
   // Errors inside propertyNames carry the offending key.
   const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName;
   if (e.keyword === 'propertyNames') return undefined;
