@@ -116,7 +116,7 @@ class BlockParser {
   }
 
   private restIsComment(p: number, eol: number): boolean {
-    while (p < eol && this.text.charCodeAt(p) === SPACE) p++;
+    p = skipSpaces(this.text, p, eol);
     return p === eol || (this.text.charCodeAt(p) === HASH && this.text.charCodeAt(p - 1) === SPACE);
   }
 
@@ -202,11 +202,9 @@ class BlockParser {
 
   /** Whether the text at p reads `key:` followed by a space or the end of the line. */
   private startsMappingEntry(p: number, eol: number): boolean {
-    const text = this.text;
-    if (!isKeyStart(text.charCodeAt(p))) return false;
-    while (p < eol && isKeyChar(text.charCodeAt(p))) p++;
-    if (text.charCodeAt(p) !== COLON) return false;
-    return p + 1 === eol || text.charCodeAt(p + 1) === SPACE;
+    const end = keyEnd(this.text, p, eol);
+    if (end === p || this.text.charCodeAt(end) !== COLON) return false;
+    return end + 1 === eol || this.text.charCodeAt(end + 1) === SPACE;
   }
 
   /** A value that fits on the rest of the line: a scalar or a one-line flow collection. */
@@ -341,10 +339,9 @@ class BlockParser {
 
   /** One past the end of a plain key at p (declines if there is none). */
   private plainKeyEnd(p: number, eol: number): number {
-    const text = this.text;
-    if (!isKeyStart(text.charCodeAt(p))) throw DECLINE;
-    while (p < eol && isKeyChar(text.charCodeAt(p))) p++;
-    return p;
+    const end = keyEnd(this.text, p, eol);
+    if (end === p) throw DECLINE;
+    return end;
   }
 }
 
@@ -355,6 +352,14 @@ interface Scanned extends Parsed {
 
 function flowPlainSafe(c: number): boolean {
   return c === c && c !== SPACE && c !== 0x0a && c !== COMMA && c !== LBRACKET && c !== RBRACKET && c !== LBRACE && c !== RBRACE;
+}
+
+/** One past the end of a plain key starting at p; p itself when none starts there. */
+function keyEnd(text: string, p: number, eol: number): number {
+  if (!isKeyStart(text.charCodeAt(p))) return p;
+  do p++;
+  while (p < eol && isKeyChar(text.charCodeAt(p)));
+  return p;
 }
 
 function skipSpaces(text: string, p: number, eol: number): number {
