@@ -1,7 +1,7 @@
 // The YAML text as a tree we can point into: every problem is reported at the line:col of the
 // node that caused it. Parsing refuses what YAML allows but a spec must not contain: several
 // documents, alias bombs, duplicate keys, unknown tags.
-import { parseAllDocuments, isAlias, isMap, isSeq, isScalar, isPair, type Document } from 'yaml';
+import { parseAllDocuments, isAlias, isMap, isNode, isSeq, isScalar, isPair, type Document } from 'yaml';
 import type { Problem } from '../errors.js';
 import { parseBlockYaml } from './block-yaml.js';
 import { MAX_SPEC_BYTES } from './schema.js';
@@ -132,7 +132,7 @@ function toTree(n: unknown): SpecNode | null {
       offset: n.range?.[0],
       entries: n.items.map((p) => ({
         key: isScalar(p.key) ? String(p.key.value) : undefined,
-        keyNode: { kind: 'leaf' as const, offset: isScalar(p.key) || isMap(p.key) || isSeq(p.key) || isAlias(p.key) ? p.key.range?.[0] : undefined },
+        keyNode: { kind: 'leaf' as const, offset: isNode(p.key) ? p.key.range?.[0] : undefined },
         value: toTree(p.value) ?? undefined,
       })),
     };

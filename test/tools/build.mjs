@@ -90,7 +90,7 @@ const yamlOutside = {
       contents: [
         "import { NeedsFullCli } from './render.js';",
         'const away = () => { throw new NeedsFullCli(); };',
-        'export const parseAllDocuments = away, isAlias = away, isMap = away, isSeq = away, isScalar = away, isPair = away;',
+        'export const parseAllDocuments = away, isAlias = away, isMap = away, isNode = away, isSeq = away, isScalar = away, isPair = away;',
       ].join('\n'),
     }));
   },
