@@ -18,10 +18,14 @@ type RenderBundle = typeof import('./render-entry.js');
 const BUNDLE = join(__dirname, 'render.cjs');
 const CACHE = `${BUNDLE}.cache`;
 
+function compileBundle(cachedData: Buffer | undefined): Script {
+  // The bundle is ASCII (esbuild escapes everything else), so latin1 reads it without a UTF-8 decode.
+  return new Script(readFileSync(BUNDLE, 'latin1'), { filename: BUNDLE, ...(cachedData ? { cachedData } : {}) });
+}
+
 function loadBundle(cachedData: Buffer | undefined): { script: Script; bundle: RenderBundle } {
-  // The bundle is ASCII (esbuild escapes everything else), so latin1 reads it without a UTF-8
-  // decode; it is one function expression (build.mjs wraps it) taking CommonJS's arguments.
-  const script = new Script(readFileSync(BUNDLE, 'latin1'), { filename: BUNDLE, ...(cachedData ? { cachedData } : {}) });
+  // One function expression (build.mjs wraps it) taking CommonJS's arguments.
+  const script = compileBundle(cachedData);
   const mod = { exports: {} as RenderBundle };
   (script.runInThisContext() as (req: NodeJS.Require, m: typeof mod, e: object) => void)(require, mod, mod.exports);
   return { script, bundle: mod.exports };
@@ -67,7 +71,7 @@ async function writeRenderCache(): Promise<void> {
 /** Exit 0 when V8 accepts the code cache (same node, same flags), 1 when it is missing or rejected. */
 function checkRenderCache(): void {
   const cachedData = readCache();
-  const script = cachedData && new Script(readFileSync(BUNDLE, 'latin1'), { filename: BUNDLE, cachedData });
+  const script = cachedData && compileBundle(cachedData);
   if (!script || script.cachedDataRejected) {
     process.stderr.write(`modelpin: the render cache ${CACHE} is ${script ? 'rejected by this node' : 'missing'}; write it with --write-render-cache\n`);
     process.exitCode = 1;
