@@ -37,7 +37,16 @@ export const CATALOG = {
   MODELPIN_E_CACHE: 'The cache directory cannot be created, written or read.',
   // --- serve -----------------------------------------------------------------------------------
   MODELPIN_E_MODEL_LOAD: 'ONNX Runtime could not load the verified model.',
-  MODELPIN_E_SERVE_CONFIG: 'The sidecar configuration (flags / MODELPIN_* environment) is invalid.',
+  MODELPIN_E_SERVE_CONFIG: 'The sidecar configuration (flags / MODELPIN_* environment) is invalid, or its port cannot be bound.',
+  MODELPIN_E_WARMUP: 'An explicit warm-up sample is invalid or failed, so the model never turns ready.',
+  // --- serving requests (answered to the client, never an exit status) -------------------------
+  MODELPIN_E_INFER_INVALID: 'An inference request is malformed or does not fit the model (HTTP 400, gRPC INVALID_ARGUMENT).',
+  MODELPIN_E_NOT_FOUND: 'No such model, version or route on this server (HTTP 404, gRPC NOT_FOUND).',
+  MODELPIN_E_METHOD: 'A known route was called with the wrong HTTP method (HTTP 405 with Allow).',
+  MODELPIN_E_NOT_READY: 'The model is not loaded yet, or the server is draining (HTTP 503, gRPC UNAVAILABLE).',
+  MODELPIN_E_OVERLOADED: 'Too many requests are queued or held; retry shortly (HTTP 503 + Retry-After, gRPC RESOURCE_EXHAUSTED).',
+  MODELPIN_E_TOO_LARGE: 'A request is larger than a configured limit (HTTP 413, gRPC RESOURCE_EXHAUSTED).',
+  MODELPIN_E_INFER_FAILED: 'ONNX Runtime failed while running a request, or the server hit a bug (HTTP 500, gRPC INTERNAL).',
   // --- pinning workflow ------------------------------------------------------------------------
   MODELPIN_E_LOCK_STALE: 'modelpin lock --check: the pin in the spec is missing or out of date.',
   MODELPIN_E_GATE_FAILED: 'A promotion gate failed: an MLflow metric is missing or outside its threshold.',
@@ -48,6 +57,35 @@ export const CATALOG = {
 } as const;
 
 export type ErrorCode = keyof typeof CATALOG;
+
+/**
+ * Codes that were once in the catalog and must never be reused for another meaning (clients and
+ * alerts match on them). Empty so far; move a retired code here instead of deleting it.
+ */
+export const RETIRED_CODES: readonly string[] = [];
+
+/** gRPC status codes (grpc/grpc doc/statuscodes.md) used by the serving errors. */
+export const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 } as const;
+
+/**
+ * How a serving error travels on each protocol. Both transports answer through this one table, so
+ * a REST 400 and a gRPC INVALID_ARGUMENT always carry the same message for the same mistake.
+ */
+export const WIRE_STATUS: Partial<Record<ErrorCode, { http: number; grpc: number }>> = {
+  MODELPIN_E_INFER_INVALID: { http: 400, grpc: GRPC.INVALID_ARGUMENT },
+  MODELPIN_E_NOT_FOUND: { http: 404, grpc: GRPC.NOT_FOUND },
+  MODELPIN_E_METHOD: { http: 405, grpc: GRPC.UNIMPLEMENTED },
+  MODELPIN_E_NOT_READY: { http: 503, grpc: GRPC.UNAVAILABLE },
+  MODELPIN_E_OVERLOADED: { http: 503, grpc: GRPC.RESOURCE_EXHAUSTED },
+  MODELPIN_E_TOO_LARGE: { http: 413, grpc: GRPC.RESOURCE_EXHAUSTED },
+  MODELPIN_E_INFER_FAILED: { http: 500, grpc: GRPC.INTERNAL },
+};
+
+/** The wire status of any error: a coded serving error's own, else 500 / INTERNAL. */
+export function wireStatus(err: unknown): { http: number; grpc: number } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' && WIRE_STATUS[code as ErrorCode]) || { http: 500, grpc: GRPC.INTERNAL };
+}
 
 /** Exit status for a user error; usage errors exit 2 (yargs convention), bugs exit 70 (EX_SOFTWARE). */
 export function exitCodeFor(code: ErrorCode): number {
@@ -96,8 +134,14 @@ export class ModelpinError extends Error {
   }
 }
 
+/**
+ * Matched by shape as well as by class: two bundles (or a worker thread) each carry their own
+ * ModelpinError class, and an error from the other copy must still be treated as a user error.
+ */
 export function isModelpinError(e: unknown): e is ModelpinError {
-  return e instanceof ModelpinError;
+  if (e instanceof ModelpinError) return true;
+  const x = e as { code?: unknown; problems?: unknown } | null;
+  return e instanceof Error && typeof x!.code === 'string' && x!.code in CATALOG && Array.isArray(x!.problems);
 }
 
 export function formatLocation(loc: Location): string {

@@ -1,26 +1,32 @@
-// The request queue in front of the ONNX Runtime session, with dynamic batching.
-//
-// onnxruntime-node runs inference synchronously on the main thread (in a setImmediate), so one run
-// at a time is all a process can do; while it runs, new requests pile up in the socket buffers
-// and are parsed right after. The batcher is work-conserving: a request never waits on a timer
-// while the session is idle and nothing else is queued. It runs at the next turn of the event
-// loop — after every request that has already arrived has been read — together with those
-// requests. Requests that arrive while a run is in flight form the next batch. With
-// --max-batch-delay-ms > 0 and several requests queued (i.e. under load), the batcher may hold a
-// partial batch until it has max-batch-size rows or its oldest request has waited that long.
-import type { Tensor } from 'onnxruntime-node';
-import { HttpError, type DecodedRequest, type OutputTensor } from './codec.js';
+// The request queue in front of the executors (ONNX Runtime sessions in worker threads), with
+// dynamic batching. It only schedules: which requests run together, on which idle executor, and
+// when. It is work-conserving: while an executor is idle, a request never waits on a timer unless
+// several requests are already queued (under load) and --max-batch-delay-ms asks to hold a
+// partial batch for more rows. A request runs at the next turn of the event loop, after every
+// request that has already arrived has been read, together with those requests.
+import { ModelpinError } from '../../src/errors.js';
 import type { TensorData } from './datatypes.js';
-import { fromOrtTensor, toOrtTensor, type LoadedModel } from './model.js';
-import { float32Array } from './slab.js';
+import type { Executor, Feed, OutputTensor } from './executor.js';
+import type { Signature } from './signature.js';
 
 export interface BatcherOptions {
-  /** Rows per run; 1 (or a model that cannot be batched) runs requests one by one. */
+  /** Rows per run. */
   maxBatchSize: number;
   maxBatchDelayMs: number;
-  /** Requests waiting beyond this are refused with 503 + Retry-After. */
+  /** Requests waiting beyond this are refused (MODELPIN_E_OVERLOADED). */
   maxQueue: number;
+  /** Concatenate requests along dim 0 (only after the start-up check said it is sound, or forced). */
   batching: boolean;
+}
+
+/** What the queue needs to know of a decoded request. */
+export interface QueuedRequest {
+  /** Inputs in the model's input order. */
+  inputs: Feed[];
+  /** Size of the shared leading dimension (rows), for batching. */
+  rows: number;
+  /** Requests batch only with equal keys (the non-leading dims of every input, when not all fixed). */
+  key: string;
 }
 
 export interface RunStats {
@@ -38,10 +44,30 @@ export interface RunResult {
 export type Done = (err: unknown, result?: RunResult) => void;
 
 interface Pending {
-  req: DecodedRequest;
+  req: QueuedRequest;
   enqueued: number;
   done: Done;
 }
+
+export interface BatchObserver {
+  (rows: number, computeSeconds: number): void;
+}
+
+/** Time and timers, injectable so the scheduling can be tested without waiting. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(t: unknown): void;
+  /** Run fn after the requests that have already arrived are read (setImmediate). */
+  soon(fn: () => void): void;
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+  soon: (fn) => setImmediate(fn),
+};
 
 // Callbacks instead of one Promise per request: no allocation and no microtask hop per request on
 // the hot path; and one request's callback failing must not stop the others of its batch.
@@ -53,18 +79,12 @@ function settle(p: Pending, err: unknown, result?: RunResult): void {
   }
 }
 
-export interface BatchObserver {
-  (rows: number, computeSeconds: number): void;
-}
-
-const now = (): number => performance.now();
-
 export class Batcher {
   private queue: Pending[] = [];
   private queuedRows = 0;
-  private running = false;
+  private readonly idle: Executor[];
   private scheduled = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
   private readonly flushCb = () => {
     this.scheduled = false;
     this.flush();
@@ -75,62 +95,74 @@ export class Batcher {
   };
 
   constructor(
-    private readonly model: LoadedModel,
+    private readonly sig: Signature,
+    private readonly executors: readonly Executor[],
     private readonly opts: BatcherOptions,
     private readonly onBatch: BatchObserver = () => {},
-  ) {}
+    private readonly clock: Clock = realClock,
+  ) {
+    this.idle = [...executors];
+  }
 
+  /** Requests waiting for an executor. */
   get depth(): number {
     return this.queue.length;
   }
 
-  /** Queue a decoded request; `done` gets a 503 HttpError at once when the queue is full. */
-  enqueue(req: DecodedRequest, done: Done): void {
+  /** Executors running a batch right now. */
+  get busy(): number {
+    return this.executors.length - this.idle.length;
+  }
+
+  /** Queue a request; `done` gets MODELPIN_E_OVERLOADED at once when the queue is full. */
+  enqueue(req: QueuedRequest, done: Done): void {
     if (this.queue.length >= this.opts.maxQueue) {
-      done(
-        new HttpError(503, `server overloaded: ${this.queue.length} requests already queued (--max-queue ${this.opts.maxQueue}); retry later`, {
-          'Retry-After': '1',
-        }),
-      );
+      done(overloaded(this.queue.length, this.opts.maxQueue));
       return;
     }
-    this.queue.push({ req, enqueued: now(), done });
+    this.queue.push({ req, enqueued: this.clock.now(), done });
     this.queuedRows += req.rows;
     if (this.timer !== undefined && this.queuedRows >= this.opts.maxBatchSize) {
-      clearTimeout(this.timer);
+      this.clock.clearTimeout(this.timer);
       this.timer = undefined;
     }
     this.kick();
   }
 
   /** Promise form of enqueue. */
-  submit(req: DecodedRequest): Promise<RunResult> {
+  submit(req: QueuedRequest): Promise<RunResult> {
     return new Promise((resolve, reject) => this.enqueue(req, (err, r) => (err === undefined || err === null ? resolve(r!) : reject(err))));
   }
 
   private kick(): void {
-    if (this.scheduled || this.running || this.timer !== undefined) return;
+    if (this.scheduled || this.idle.length === 0 || this.timer !== undefined) return;
     this.scheduled = true;
-    setImmediate(this.flushCb);
+    this.clock.soon(this.flushCb);
   }
 
   private flush(timerFired = false): void {
-    if (this.running || this.queue.length === 0) return;
     const { batching, maxBatchSize, maxBatchDelayMs } = this.opts;
-    if (batching && maxBatchDelayMs > 0 && !timerFired && this.queue.length > 1 && this.queuedRows < maxBatchSize) {
-      const waited = now() - this.queue[0]!.enqueued;
-      if (waited < maxBatchDelayMs) {
-        this.timer = setTimeout(this.timerCb, maxBatchDelayMs - waited);
-        return;
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      if (batching && maxBatchDelayMs > 0 && !timerFired && this.queue.length > 1 && this.queuedRows < maxBatchSize) {
+        const waited = this.clock.now() - this.queue[0]!.enqueued;
+        if (waited < maxBatchDelayMs) {
+          this.timer = this.clock.setTimeout(this.timerCb, maxBatchDelayMs - waited);
+          return;
+        }
       }
+      timerFired = false;
+      let batch: Pending[];
+      if (batching) batch = this.take();
+      else {
+        batch = [this.queue.shift()!];
+        this.queuedRows -= batch[0]!.req.rows;
+      }
+      const executor = this.idle.pop()!;
+      void this.execute(batch, executor).finally(() => {
+        this.idle.push(executor);
+        if (this.queue.length > 0) this.kick();
+      });
     }
-    const batch = batching ? this.take() : [this.queue.shift()!];
-    if (!batching) this.queuedRows -= batch[0]!.req.rows;
-    this.running = true;
-    void this.execute(batch).finally(() => {
-      this.running = false;
-      if (this.queue.length > 0) this.kick();
-    });
   }
 
   /** The oldest request plus later ones with the same trailing dims, up to maxBatchSize rows. */
@@ -163,27 +195,29 @@ export class Batcher {
     return batch;
   }
 
-  private async execute(batch: Pending[]): Promise<void> {
+  private async execute(batch: Pending[], executor: Executor): Promise<void> {
+    const now = () => this.clock.now();
     const started = now();
+    const stats = (p: Pending, end: number, rows: number): RunStats => ({ queueSeconds: (started - p.enqueued) / 1000, computeSeconds: (end - started) / 1000, rows });
     try {
       if (batch.length === 1) {
         const p = batch[0]!;
-        const outputs = await this.run(p.req.inputs);
+        const outputs = await executor.run(owned(p.req.inputs));
         const end = now();
-        const rows = this.opts.batching ? p.req.rows : 1;
-        this.onBatch(rows, (end - started) / 1000);
-        settle(p, null, { outputs, stats: { queueSeconds: (started - p.enqueued) / 1000, computeSeconds: (end - started) / 1000, rows } });
+        this.onBatch(p.req.rows, (end - started) / 1000);
+        settle(p, null, { outputs, stats: stats(p, end, p.req.rows) });
         return;
       }
-      const outputs = await this.run(this.concat(batch));
-      const end = now();
       const total = batch.reduce((a, p) => a + p.req.rows, 0);
+      const outputs = await executor.run(this.concat(batch, total));
+      const end = now();
       if (outputs.some((o) => o.dims[0] !== total)) {
-        // The graph does not honour its declared batch dim after all: answer each request alone.
+        // An output's leading dimension is not the batch after all (the start-up check passed on
+        // other data): answer each request alone, never a wrong slice.
         for (const p of batch) {
           try {
-            const outs = await this.run(p.req.inputs);
-            settle(p, null, { outputs: outs, stats: { queueSeconds: (started - p.enqueued) / 1000, computeSeconds: (now() - started) / 1000, rows: p.req.rows } });
+            const outs = await executor.run(owned(p.req.inputs));
+            settle(p, null, { outputs: outs, stats: stats(p, now(), p.req.rows) });
           } catch (err) {
             settle(p, err);
           }
@@ -191,11 +225,10 @@ export class Batcher {
         return;
       }
       this.onBatch(total, (end - started) / 1000);
-      const computeSeconds = (end - started) / 1000;
       let offset = 0;
       for (const p of batch) {
         const r = p.req.rows;
-        settle(p, null, { outputs: outputs.map((o) => slice(o, offset, r)), stats: { computeSeconds, rows: total, queueSeconds: (started - p.enqueued) / 1000 } });
+        settle(p, null, { outputs: outputs.map((o) => slice(o, offset, r)), stats: stats(p, end, total) });
         offset += r;
       }
     } catch (err) {
@@ -203,10 +236,9 @@ export class Batcher {
     }
   }
 
-  private concat(batch: Pending[]): { data: TensorData; dims: number[] }[] {
-    const inputs = this.model.inputs;
-    const total = batch.reduce((a, p) => a + p.req.rows, 0);
-    return inputs.map((spec, i) => {
+  /** The batch's inputs stacked along dim 0, in fresh buffers the executor may take over. */
+  private concat(batch: Pending[], total: number): Feed[] {
+    return this.sig.inputs.map((spec, i) => {
       const dims = batch[0]!.req.inputs[i]!.dims.slice();
       dims[0] = total;
       if (!spec.type.array) {
@@ -216,7 +248,7 @@ export class Batcher {
       }
       let len = 0;
       for (const p of batch) len += p.req.inputs[i]!.data.length;
-      const out = spec.type.v2 === 'FP32' ? float32Array(len) : new spec.type.array(len);
+      const out = new spec.type.array(len);
       let off = 0;
       for (const p of batch) {
         const d = p.req.inputs[i]!.data as Float32Array;
@@ -226,20 +258,18 @@ export class Batcher {
       return { data: out, dims };
     });
   }
+}
 
-  private async run(inputs: { data: TensorData; dims: number[] }[]): Promise<OutputTensor[]> {
-    const { model } = this;
-    const feeds: Record<string, Tensor> = {};
-    for (let i = 0; i < inputs.length; i++) {
-      const spec = model.inputs[i]!;
-      feeds[spec.name] = toOrtTensor(model.ort, spec, inputs[i]!.data, inputs[i]!.dims);
-    }
-    const result = await model.session.run(feeds);
-    return model.outputs.map((spec) => {
-      const t = result[spec.name]!;
-      return { data: fromOrtTensor(t), dims: t.dims };
-    });
-  }
+/**
+ * Feeds that own their buffers whole. Request tensors may be views on shared slabs (slab.ts);
+ * transferring one to a worker would detach its neighbours, so those are copied (small).
+ */
+function owned(feeds: Feed[]): Feed[] {
+  return feeds.map((f) => {
+    const d = f.data;
+    if (Array.isArray(d) || (d.byteOffset === 0 && d.byteLength === d.buffer.byteLength)) return f;
+    return { data: d.slice() as TensorData, dims: f.dims };
+  });
 }
 
 function slice(o: OutputTensor, row: number, rows: number): OutputTensor {
@@ -247,8 +277,10 @@ function slice(o: OutputTensor, row: number, rows: number): OutputTensor {
   const per = total === 0 ? 0 : o.data.length / total;
   const dims = o.dims.slice();
   dims[0] = rows;
-  const data = Array.isArray(o.data)
-    ? o.data.slice(row * per, (row + rows) * per)
-    : (o.data as Float32Array).subarray(row * per, (row + rows) * per);
+  const data = Array.isArray(o.data) ? o.data.slice(row * per, (row + rows) * per) : (o.data as Float32Array).subarray(row * per, (row + rows) * per);
   return { data: data as TensorData, dims };
+}
+
+export function overloaded(queued: number, maxQueue: number): ModelpinError {
+  return new ModelpinError('MODELPIN_E_OVERLOADED', `server overloaded: ${queued} requests already queued (--max-queue ${maxQueue}); retry later`);
 }

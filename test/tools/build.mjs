@@ -67,6 +67,21 @@ await esbuild.build({
   plugins: [precompiledValidators],
 });
 
+// The inference worker (sidecar/serve/worker/entry.ts) is a bundle of its own: a worker thread
+// starts from a file, and one file is simpler to find next to dist/modelpin.js than a chunk.
+await esbuild.build({
+  entryPoints: [join(root, 'sidecar/serve/worker/entry.ts')],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  outfile: join(root, 'dist/serve-worker.js'),
+  external: ['onnxruntime-node'],
+  legalComments: 'none',
+  logLevel: 'warning',
+  banner: { js: "import { createRequire as __modelpinCreateRequire } from 'node:module'; const require = __modelpinCreateRequire(import.meta.url);" },
+});
+
 // 3. The plugin image's render path: a render-only bundle (src/cli/render-entry.ts) that
 // dist/modelpin-plugin.cjs (src/cli/plugin-launcher.ts) loads with a V8 code cache. One CommonJS
 // file wrapped in a function expression, so the launcher compiles it with vm.Script (which takes

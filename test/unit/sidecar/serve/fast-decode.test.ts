@@ -1,13 +1,14 @@
 // The one-pass decoder must give exactly what the general decoder gives, bit for bit, or decline.
 // Real models loaded in ONNX Runtime give the tensor specs; every comparison is against
 // decodeGeneral (JSON.parse + validation), the path that owns all error messages.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeGeneral, decodeRequest, type DecodedRequest } from '../../../../sidecar/serve/codec.js';
-import { fastDecode } from '../../../../sidecar/serve/fast-decode.js';
-import { loadModel, type LoadedModel } from '../../../../sidecar/serve/model.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeGeneral, decodeRequest, type DecodedRequest } from '../../../../sidecar/serve/rest/codec.js';
+import { fastDecode } from '../../../../sidecar/serve/rest/fast-decode.js';
+import type { Signature } from '../../../../sidecar/serve/signature.js';
+import type { RequestRules } from '../../../../sidecar/serve/validate.js';
 import { buildModel } from '../../../fixtures/onnx/builder.js';
 import { mlpModel, rowSumModel } from '../../../fixtures/onnx/models.js';
-import { writeModel, type Fixture } from './support.js';
+import { signatureOf } from './support.js';
 
 const twoInputs = () =>
   buildModel({
@@ -34,18 +35,13 @@ const scalar = () =>
     nodes: [{ op: 'Identity', inputs: ['s'], outputs: ['y'] }],
   });
 
-const fixtures: Fixture[] = [];
-const models: Record<string, LoadedModel> = {};
+const models: Record<string, Signature> = {};
+const rules = (batching: boolean): RequestRules => ({ batching, maxRows: 1 << 30, maxRowsSetting: '--max-request-rows' });
 
 beforeAll(async () => {
   for (const [name, bytes] of Object.entries({ mlp: mlpModel(), rowSum: rowSumModel(), two: twoInputs(), scalar: scalar() })) {
-    const fx = writeModel(bytes);
-    fixtures.push(fx);
-    models[name] = await loadModel(fx.file, { threads: 1 });
+    models[name] = await signatureOf(bytes);
   }
-});
-afterAll(() => {
-  for (const fx of fixtures) fx.cleanup();
 });
 
 /** Bit-exact view of a decoded request (Float32 data as raw bits, so -0 and NaN payloads count). */
@@ -56,11 +52,11 @@ function bits(d: DecodedRequest): unknown {
   };
 }
 
-function agree(model: LoadedModel, body: string, batching = true): void {
+function agree(model: Signature, body: string, batching = true): void {
   const buf = Buffer.from(body);
-  const fast = fastDecode(buf, model, batching);
+  const fast = fastDecode(buf, model, rules(batching));
   expect(fast, `fast path declined: ${body.slice(0, 120)}`).toBeDefined();
-  expect(bits(fast!)).toEqual(bits(decodeGeneral(buf, model, { batching })));
+  expect(bits(fast!)).toEqual(bits(decodeGeneral(buf, model, { rules: rules(batching) })));
 }
 
 const row = (name: string, values: string[], shape = `[1,${values.length}]`) =>
@@ -134,16 +130,16 @@ describe('fastDecode', () => {
     ];
     for (const body of declined) {
       const buf = Buffer.from(body);
-      expect(fastDecode(buf, mlp, true), body.slice(0, 100)).toBeUndefined();
+      expect(fastDecode(buf, mlp, rules(true)), body.slice(0, 100)).toBeUndefined();
       let general: unknown;
       try {
-        general = bits(decodeGeneral(buf, mlp, { batching: true }));
+        general = bits(decodeGeneral(buf, mlp, { rules: rules(true) }));
       } catch (err) {
         general = err;
       }
       let got: unknown;
       try {
-        got = bits(decodeRequest(buf, mlp, { batching: true }));
+        got = bits(decodeRequest(buf, mlp, { rules: rules(true) }));
       } catch (err) {
         got = err;
       }
@@ -155,7 +151,7 @@ describe('fastDecode', () => {
 
   it('carves request tensors from shared buffers without overlap', () => {
     const rowSum = models.rowSum!;
-    const decoded = Array.from({ length: 300 }, (_, i) => fastDecode(Buffer.from(`{"inputs":[${row('x', [String(i), `-${i}`])}]}`), rowSum, true)!);
+    const decoded = Array.from({ length: 300 }, (_, i) => fastDecode(Buffer.from(`{"inputs":[${row('x', [String(i), `-${i}`])}]}`), rowSum, rules(true))!);
     decoded.forEach((d, i) => expect(Array.from(d.inputs[0]!.data as Float32Array)).toEqual([i, -i]));
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fromHalfBits, toHalfBits } from '../../../../sidecar/serve/datatypes.js';
-import { JsonSyntaxError, parseJson } from '../../../../sidecar/serve/json.js';
+import { JsonSyntaxError, parseJson } from '../../../../sidecar/serve/rest/json.js';
 import { mlpModel } from '../../../fixtures/onnx/models.js';
 import { sha256 } from './support.js';
 

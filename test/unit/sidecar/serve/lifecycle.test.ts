@@ -9,7 +9,7 @@ import { fetchArtifact } from '../../../../sidecar/fetch/index.js';
 import { silentLogger } from '../../../../sidecar/log.js';
 import { startServe, type FetchFn } from '../../../../sidecar/serve/index.js';
 import { mlpModel, slowModel } from '../../../fixtures/onnx/models.js';
-import { get, post, startServer, writeModel, type Fixture } from './support.js';
+import { get, post, startServer, testConfig, writeModel, type Fixture } from './support.js';
 
 const mlpBody = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: new Array(64).fill(0.25) }] };
 
@@ -33,23 +33,10 @@ describe('serve lifecycle', () => {
       await gate;
       return fetchArtifact(o);
     };
-    const handle = await startServe(
-      {
-        uri: fx.uri,
-        digest: fx.digest,
-        name: 'm',
-        port: 0,
-        host: '127.0.0.1',
-        cacheDir: fx.dir + '/cache-ready',
-        maxBatchSize: 8,
-        maxBatchDelayMs: 0,
-        maxQueue: 16,
-        threads: 1,
-        maxBodyBytes: 1 << 20,
-        drainTimeoutSeconds: 5,
-      },
-      { fetch: gatedFetch, log: silentLogger },
-    );
+    const handle = await startServe(testConfig(fx, { cacheDir: fx.dir + '/cache-ready', maxBatchSize: 8, maxQueue: 16, maxBodyBytes: 1 << 20 }), {
+      fetch: gatedFetch,
+      log: silentLogger,
+    });
     const url = (p: string) => `http://127.0.0.1:${handle.port}${p}`;
     expect((await get(url('/v2/health/live'))).status).toBe(200);
     const ready = await get(url('/v2/health/ready'));
@@ -86,25 +73,9 @@ describe('serve lifecycle', () => {
   });
 
   it('never becomes ready when the artifact does not match its digest', async () => {
-    const handle = await startServe(
-      {
-        uri: fx.uri,
-        digest: 'sha256:' + '0'.repeat(64),
-        name: 'm',
-        port: 0,
-        host: '127.0.0.1',
-        cacheDir: fx.dir + '/cache-bad',
-        maxBatchSize: 8,
-        maxBatchDelayMs: 0,
-        maxQueue: 16,
-        threads: 1,
-        maxBodyBytes: 1 << 20,
-        drainTimeoutSeconds: 5,
-      },
-      { fetch: fetchArtifact, log: silentLogger },
-    );
+    const handle = await startServe(testConfig(fx, { digest: 'sha256:' + '0'.repeat(64), cacheDir: fx.dir + '/cache-bad' }), { fetch: fetchArtifact, log: silentLogger });
     await expect(handle.ready).rejects.toMatchObject({ code: 'MODELPIN_E_DIGEST_MISMATCH' });
-    expect(handle.server.isReady).toBe(false);
+    expect(handle.service.isReady).toBe(false);
     // The listener is closed: nothing can reach a model that was never loaded.
     await expect(fetch(`http://127.0.0.1:${handle.port}/v2/health/ready`)).rejects.toThrow();
   });
@@ -113,7 +84,7 @@ describe('serve lifecycle', () => {
     const junk = writeModel(new TextEncoder().encode('this is not an ONNX model'));
     const srv = await startServer(junk);
     await expect(srv.handle.ready).rejects.toMatchObject({ code: 'MODELPIN_E_MODEL_LOAD', message: expect.stringContaining('ONNX Runtime could not load') });
-    expect(srv.handle.server.isReady).toBe(false);
+    expect(srv.handle.service.isReady).toBe(false);
     junk.cleanup();
   });
 
@@ -200,7 +171,7 @@ describe('serve lifecycle', () => {
     const held = () => get(srv.url('/metrics')).then((r) => Number(/modelpin_infer_inflight_requests\{[^}]*\} (\d+)/.exec(r.text)![1]));
     while ((await held()) < 3) await new Promise((r) => setTimeout(r, 2));
     const drained = srv.handle.shutdown();
-    expect(srv.handle.server.isReady).toBe(false);
+    expect(srv.handle.service.isReady).toBe(false);
     const rs = await Promise.all(inflight);
     expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(await drained).toBe(true);

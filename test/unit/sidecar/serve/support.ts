@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fetchArtifact } from '../../../../sidecar/fetch/index.js';
 import { silentLogger } from '../../../../sidecar/log.js';
-import { startServe, type ServeConfig, type ServeHandle } from '../../../../sidecar/serve/index.js';
+import ort from 'onnxruntime-node';
+import { serveConfig, type ServeConfig } from '../../../../sidecar/config.js';
+import { startServe, type ServeHandle } from '../../../../sidecar/serve/index.js';
+import { describeSignature, type RawValueMetadata, type Signature } from '../../../../sidecar/serve/signature.js';
 
 export function sha256(bytes: Uint8Array): string {
   return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
@@ -36,23 +39,30 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/**
+ * A serve config for tests: the real defaults (sidecar/config.ts) for `fx`, on 127.0.0.1:0, with
+ * batching requested (32 rows), a 5 s drain bound and no drain delay; then `over`.
+ */
+export function testConfig(fx: Pick<Fixture, 'uri' | 'digest' | 'dir'>, over: Partial<ServeConfig> = {}): ServeConfig {
+  const base = serveConfig(
+    {
+      uri: fx.uri,
+      digest: fx.digest,
+      name: 'm',
+      port: '0',
+      host: '127.0.0.1',
+      'cache-dir': join(fx.dir, 'cache'),
+      'max-batch-size': '32',
+      'drain-timeout-seconds': '5',
+      'drain-delay-seconds': '0',
+    },
+    {},
+  );
+  return { ...base, ...over };
+}
+
 export async function startServer(fx: Fixture, over: Partial<ServeConfig> = {}): Promise<Running> {
-  const cfg: ServeConfig = {
-    uri: fx.uri,
-    digest: fx.digest,
-    name: 'm',
-    port: 0,
-    host: '127.0.0.1',
-    cacheDir: join(fx.dir, 'cache'),
-    maxBatchSize: 32,
-    maxBatchDelayMs: 0,
-    maxQueue: 1024,
-    threads: 1,
-    maxBodyBytes: 16 * 1024 * 1024,
-    drainTimeoutSeconds: 5,
-    ...over,
-  };
-  const handle = await startServe(cfg, { fetch: fetchArtifact, log: silentLogger });
+  const handle = await startServe(testConfig(fx, over), { fetch: fetchArtifact, log: silentLogger });
   const base = `http://127.0.0.1:${handle.port}`;
   return {
     handle,
@@ -94,4 +104,10 @@ function safeJson(t: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The serving signature of a model, from an in-process ONNX Runtime session (as a worker derives it). */
+export async function signatureOf(bytes: Uint8Array): Promise<Signature> {
+  const s = await ort.InferenceSession.create(bytes);
+  return describeSignature(s.inputMetadata as unknown as RawValueMetadata[], s.outputMetadata as unknown as RawValueMetadata[], 'model.onnx');
 }

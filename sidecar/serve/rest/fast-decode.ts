@@ -12,8 +12,9 @@
 // and then the general path runs (anything unusual: escapes, parameters, output selection, other
 // datatypes, nested data, any mistake). It never reports an error itself, so every error message
 // still comes from one place.
-import { assemble, type DecodedRequest, type DecodedTensor } from './codec.js';
-import type { LoadedModel } from './model.js';
+import type { Feed } from '../executor.js';
+import type { Signature } from '../signature.js';
+import { assemble, type DecodedRequest, type RequestRules } from '../validate.js';
 import { float32Array } from './slab.js';
 
 const POW10 = new Float64Array(23).map((_, i) => 10 ** i);
@@ -201,7 +202,7 @@ class Reader {
   }
 }
 
-function input(r: Reader, model: LoadedModel, inputs: (DecodedTensor | undefined)[]): void {
+function input(r: Reader, model: Signature, inputs: (Feed | undefined)[]): void {
   r.eat(123);
   let idx = -1;
   let fp32 = false;
@@ -245,9 +246,9 @@ function input(r: Reader, model: LoadedModel, inputs: (DecodedTensor | undefined
 }
 
 /** Decode the common request shape in one pass, or undefined to take the general path. */
-export function fastDecode(body: Buffer, model: LoadedModel, batching: boolean): DecodedRequest | undefined {
+export function fastDecode(body: Buffer, model: Signature, rules: RequestRules): DecodedRequest | undefined {
   const r = new Reader(body);
-  const inputs = new Array<DecodedTensor | undefined>(model.inputs.length);
+  const inputs = new Array<Feed | undefined>(model.inputs.length);
   let idJson: string | undefined;
   let sawInputs = false;
   try {
@@ -275,5 +276,5 @@ export function fastDecode(body: Buffer, model: LoadedModel, batching: boolean):
   }
   for (let i = 0; i < inputs.length; i++) if (inputs[i] === undefined) return undefined;
   const all = model.outputs.map((_, i) => i);
-  return assemble(model, inputs as DecodedTensor[], all, all.map(() => false), batching, idJson);
+  return assemble(model, inputs as Feed[], all, all.map(() => false), rules, idJson);
 }
