@@ -71,7 +71,7 @@ export class InferenceService {
   rules: RequestRules;
 
   constructor(readonly opts: ServiceOptions) {
-    this.rules = { batching: false, maxRows: opts.maxRequestRows, maxRowsSetting: '--max-request-rows' };
+    this.rules = { batching: false, maxRows: opts.maxRequestRows, maxRowsSetting: `--max-request-rows ${opts.maxRequestRows}` };
   }
 
   get name(): string {
@@ -103,8 +103,8 @@ export class InferenceService {
     if (this.state !== 'starting') return;
     this.model = model;
     this.rules = model.batching.enabled
-      ? { batching: true, maxRows: this.opts.maxBatchSize, maxRowsSetting: '--max-batch-size' }
-      : { batching: false, maxRows: this.opts.maxRequestRows, maxRowsSetting: '--max-request-rows' };
+      ? { batching: true, maxRows: this.opts.maxBatchSize, maxRowsSetting: `--max-batch-size ${this.opts.maxBatchSize}` }
+      : { batching: false, maxRows: this.opts.maxRequestRows, maxRowsSetting: `--max-request-rows ${this.opts.maxRequestRows}` };
     this.opts.metrics.setModelInfo(model.digest);
     this.opts.metrics.ready.set(1);
     this.state = 'ready';
