@@ -37,7 +37,7 @@ export type CheckResult =
  */
 export async function checkBatching(sig: Signature, executor: Executor, explicit: readonly Sample[]): Promise<CheckResult> {
   const verdict = batchingShapeVerdict(sig);
-  if (!verdict.possible) return { sound: false, reason: verdict.reason, structural: true };
+  if (!verdict.possible) return { sound: false, reason: verdict.reason, structural: verdict.dataDependent !== true };
   let rows = distinctRows(explicit.flatMap((s) => rowsOf(s)));
   const source = rows.length > 0 ? 'warm-up sample rows' : 'generated rows';
   if (rows.length < CHECK_ROWS) {

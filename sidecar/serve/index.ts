@@ -13,6 +13,7 @@ import { Batcher } from './batcher.js';
 import { checkBatching, type CheckResult } from './batching-check.js';
 import type { Executor } from './executor.js';
 import { createMetrics } from './metrics.js';
+import { planOptimized, type OptimizedPlan } from './optimized-cache.js';
 import { RestServer } from './rest/server.js';
 import { copyFeeds, generatedSample, parseWarmupSamples, type Sample } from './samples.js';
 import { InferenceService, type BatchingDecision, type WarmupReport } from './service.js';
@@ -106,16 +107,31 @@ export async function startServe(cfg: ServeConfig, deps: { fetch: FetchFn; log: 
     const warmupText = await readWarmup(cfg, deps.fetch, fetchCommon);
     if (shuttingDown) return;
     service.setStartingDetail('loading the model into ONNX Runtime');
-    pool = await startWorkers({
-      model: fetched.modelBytes ? { bytes: fetched.modelBytes } : { path: fetched.modelFile },
+    const optimized = await optimizedPlan(cfg, fetched.digest, log);
+    const common = {
       describe: fetched.modelFile,
-      ort: cfg.ort,
       workers: cfg.workers,
-      onFatal: (err) => {
+      onFatal: (err: Error) => {
         log.error('an inference worker stopped; the server cannot serve on', { error: err.message });
         onDied(err);
       },
-    });
+    };
+    if (optimized?.kind === 'load') {
+      // Already optimized: ONNX Runtime must not optimize it again.
+      pool = await startWorkers({ ...common, model: { path: optimized.path }, ort: { ...cfg.ort, graphOptimizationLevel: 'disabled' } });
+    } else {
+      pool = await startWorkers({
+        ...common,
+        model: fetched.modelBytes ? { bytes: fetched.modelBytes } : { path: fetched.modelFile },
+        ort: cfg.ort,
+        ...(optimized ? { optimizedModelFilePath: optimized.tmp } : {}),
+      }).catch(async (err: unknown) => {
+        await optimized?.discard();
+        throw err;
+      });
+      await optimized?.commit().catch((err: Error) => log.warn('could not save the optimized model in the cache', { error: err.message }));
+    }
+    const sessionSource = optimized?.kind === 'load' ? 'optimized-model cache' : 'verified artifact';
     const sig = pool.signature;
     for (const o of sig.omitted) log.warn('output left out: the Open Inference Protocol cannot carry it', { output: o.name, reason: o.reason, fix: o.hint });
     const explicit = warmupText ? parseWarmupSamples(warmupText.text, sig, warmupText.source) : [];
@@ -136,6 +152,7 @@ export async function startServe(cfg: ServeConfig, deps: { fetch: FetchFn; log: 
       cached: fetched.cached,
       fetchMs: round(fetched.durationMs),
       sessionCreateMs: round(pool.sessionCreateMs),
+      sessionFrom: sessionSource,
       warmupMs: round(warmup.ms),
       warmup: { source: warmup.source, samples: warmup.samples, ...(warmup.skipped ? { skipped: warmup.skipped } : {}) },
       readyMs: round(performance.now() - t0),
@@ -173,6 +190,16 @@ export async function startServe(cfg: ServeConfig, deps: { fetch: FetchFn; log: 
       return shuttingDown;
     },
   };
+}
+
+/** The optimized-model cache's plan, when it is on and applies (single-file models). */
+async function optimizedPlan(cfg: ServeConfig, digest: string, log: Logger): Promise<OptimizedPlan | undefined> {
+  if (!cfg.optimizedModelCache || cfg.ort.graphOptimizationLevel === 'disabled') return undefined;
+  if (cfg.format !== 'onnx') {
+    log.warn('the optimized-model cache applies to single-file models only (format onnx); loading as usual');
+    return undefined;
+  }
+  return planOptimized(cfg.cacheDir, digest, cfg.ort, log);
 }
 
 async function readWarmup(

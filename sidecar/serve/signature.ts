@@ -111,7 +111,8 @@ export type ShapeVerdict =
   | { possible: true; named: true }
   /** Dynamic dim 0 everywhere, but unnamed or named differently: only the probe can tell. */
   | { possible: true; named: false; note: string }
-  | { possible: false; reason: string };
+  /** `dataDependent`: the shapes allow stacking, but an output's size may depend on the data (forcible). */
+  | { possible: false; reason: string; dataDependent?: boolean };
 
 /** Can the shapes alone rule batching out? Batching concatenates along dim 0 of every tensor. */
 export function batchingShapeVerdict(sig: Signature): ShapeVerdict {
@@ -124,6 +125,22 @@ export function batchingShapeVerdict(sig: Signature): ShapeVerdict {
     if (d === '' || d === undefined) note ??= `'${t.name}' has an unnamed leading dimension`;
     else if (leading === undefined) leading = d;
     else if (d !== leading) note ??= `'${t.name}' has leading dimension '${d}', not '${leading}' like the others`;
+  }
+  // A named output dimension that no input has (a detector's box count, 'unk__12' from shape
+  // inference) may differ row by row: a batch would pad or mix rows, and slicing it back could
+  // not give each request its own answer. (Unnamed ones prove nothing; the check decides.)
+  const inputDims = new Set(sig.inputs.flatMap((t) => t.dims.slice(1).filter((d): d is string => typeof d === 'string' && d !== '')));
+  for (const t of sig.outputs) {
+    for (let i = 1; i < t.dims.length; i++) {
+      const d = t.dims[i]!;
+      if (typeof d === 'string' && d !== '' && !inputDims.has(d)) {
+        return {
+          possible: false,
+          dataDependent: true,
+          reason: `output '${t.name}' has a dynamic dimension ${i} ('${d}') that no input has: its size may depend on the data, so rows cannot be stacked and split back`,
+        };
+      }
+    }
   }
   return note === undefined ? { possible: true, named: true } : { possible: true, named: false, note };
 }
