@@ -50,7 +50,9 @@ COPY --from=ort /opt/modelpin/node_modules /opt/modelpin/node_modules
 RUN ln -s /opt/modelpin/dist/modelpin.js /usr/local/bin/modelpin \
  && mkdir -p /var/cache/modelpin && chown 65532:65532 /var/cache/modelpin
 USER 65532:65532
-ENV NODE_ENV=production
+# The cache is the pod's emptyDir at this path (rendered manifests mount it there); on a
+# workstation the default is the user's cache directory instead.
+ENV NODE_ENV=production MODELPIN_CACHE_DIR=/var/cache/modelpin
 EXPOSE 8080
 ENTRYPOINT ["modelpin"]
 CMD ["serve"]

@@ -1,6 +1,7 @@
 // The README is the front door; these checks keep the parts that name code true to the code.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { SERVE_FLAGS } from '../../sidecar/config.js';
 import { CATALOG } from '../../src/errors.js';
 import { render } from '../../src/render/render.js';
 import { parseSpec } from '../../src/spec/parse.js';
@@ -37,5 +38,11 @@ describe('README', () => {
     const queried = JSON.stringify(render(spec, { kubeVersion: { major: 1, minor: 30 } }).objects).match(/modelpin_[a-z_]+/g) ?? [];
     expect(queried.length).toBeGreaterThan(0);
     for (const name of queried) expect(documented).toContain(name.replace(/_bucket$/, ''));
+  });
+
+  it('lists every serve flag in the sidecar configuration table, and no flag that does not exist', () => {
+    const table = section('The sidecar: fetch and verify');
+    const rows = [...table.matchAll(/^\| (`--[^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`--([a-z-]+)`/g)].map((x) => x[1]!));
+    expect(rows.sort()).toEqual(SERVE_FLAGS.map((f) => f.name).sort());
   });
 });

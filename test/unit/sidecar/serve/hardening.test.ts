@@ -302,3 +302,54 @@ describe('serve hardening: seeded fuzzers', () => {
     expect((await get(srv.url('/v2/health/live'))).status).toBe(200);
   }, 60_000);
 });
+
+describe('REST routes: 404 for unknown, 405 + Allow for a wrong method, Triton extras, access log', () => {
+  it('answers every route as a KServe/Triton client expects', async () => {
+    const fx = writeModel(mlpModel());
+    const lines: { msg: string; [k: string]: unknown }[] = [];
+    const { createLogger } = await import('../../../../sidecar/log.js');
+    const { startServe } = await import('../../../../sidecar/serve/index.js');
+    const { fetchArtifact } = await import('../../../../sidecar/fetch/index.js');
+    const { testConfig } = await import('./support.js');
+    const h = await startServe(testConfig(fx, { name: 'mlp', modelVersion: '3', maxBatchSize: 8, accessLog: true }), {
+      fetch: fetchArtifact,
+      log: createLogger({ write: (l) => lines.push(JSON.parse(l)) }),
+    });
+    await h.ready;
+    const url = (p: string) => `http://127.0.0.1:${h.port}${p}`;
+    // Unknown routes are 404 whatever the method (a POST used to get 405).
+    for (const [m, p] of [['POST', '/nope'], ['POST', '/v2/nope'], ['GET', '/v2/models/mlp/nope'], ['DELETE', '/metrics/x']] as const) {
+      const r = await fetch(url(p), { method: m });
+      expect(r.status, `${m} ${p}`).toBe(404);
+      expect(((await r.json()) as { error: string }).error).toContain('no route for');
+    }
+    for (const [m, p, allow] of [['PUT', '/v2/models/mlp/infer', 'POST'], ['POST', '/v2/health/live', 'GET, HEAD'], ['GET', '/v2/repository/index', 'POST']] as const) {
+      const r = await fetch(url(p), { method: m });
+      expect(r.status, `${m} ${p}`).toBe(405);
+      expect(r.headers.get('allow')).toBe(allow);
+    }
+    expect((await fetch(url('/v2/health/ready'), { method: 'HEAD' })).status).toBe(200);
+    const index = await post(url('/v2/repository/index'), {});
+    expect(index.json).toEqual([{ name: 'mlp', version: '3', state: 'READY' }]);
+    const config = (await get(url('/v2/models/mlp/versions/3/config'))).json;
+    expect(config).toMatchObject({
+      name: 'mlp',
+      platform: 'onnxruntime_onnx',
+      max_batch_size: 8,
+      input: [{ name: 'input', data_type: 'TYPE_FP32', dims: [64] }],
+      output: [{ name: 'logits', data_type: 'TYPE_FP32', dims: [10] }],
+      dynamic_batching: { max_queue_delay_microseconds: 0 },
+      instance_group: [{ count: 1, kind: 'KIND_CPU' }],
+    });
+    expect((await post(url('/v2/models/mlp/infer'), mlpBody())).status).toBe(200);
+    const stats = (await get(url('/v2/models/mlp/stats'))).json.model_stats[0];
+    expect(stats).toMatchObject({ name: 'mlp', version: '3', inference_count: 1, execution_count: 1, inference_stats: { success: { count: 1 }, fail: { count: 0 } } });
+    expect(stats.inference_stats.success.ns).toBeGreaterThan(0);
+    expect((await get(url('/v2/models/stats'))).json.model_stats[0].name).toBe('mlp');
+    await h.shutdown();
+    const access = lines.filter((l) => l.msg === 'request');
+    expect(access.length).toBeGreaterThanOrEqual(12);
+    expect(access.find((l) => l.path === '/v2/models/mlp/infer' && l.method === 'POST')).toMatchObject({ method: 'POST', status: 200, protocol: 'rest', durationMs: expect.any(Number) });
+    fx.cleanup();
+  });
+});
