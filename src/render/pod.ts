@@ -8,6 +8,7 @@ import { supportsNativeSidecars } from './kube-version.js';
 import { podLabels, sortKeys } from './labels.js';
 import { CACHE_DIR, CREDENTIALS_DIR, SIGNING_DIR, TMP_DIR, serveArgs } from './serve-args.js';
 import type { RenderContext } from './types.js';
+import { WARMUP_DIR, warmupConfigMap } from './warmup.js';
 
 /** The distroless "nonroot" uid/gid; the sidecar image runs as it and needs no other identity. */
 export const SIDECAR_UID = 65532;
@@ -47,6 +48,8 @@ export function podTemplate(spec: ModelDeployment, digest: string, ctx: RenderCo
   if (s.model.signature) {
     volumes.push({ name: 'model-signing-key', secret: { secretName: s.model.signature.publicKey.secretName, defaultMode: 0o440 } });
   }
+  const warmup = warmupConfigMap(spec);
+  if (warmup) volumes.push({ name: 'warmup', configMap: { name: warmup.name, defaultMode: 0o444 } });
 
   const template = {
     metadata: {
@@ -89,6 +92,7 @@ function sidecarContainer(spec: ModelDeployment, digest: string, warnings: Probl
   ];
   if (s.model.credentials) mounts.push({ name: 'model-credentials', mountPath: CREDENTIALS_DIR, readOnly: true });
   if (s.model.signature) mounts.push({ name: 'model-signing-key', mountPath: SIGNING_DIR, readOnly: true });
+  if (s.serving.warmup?.samples !== undefined) mounts.push({ name: 'warmup', mountPath: WARMUP_DIR, readOnly: true });
 
   const probe = (path: string, periodSeconds: number, timeoutSeconds: number, failureThreshold: number): Json => ({
     httpGet: { path, port: 'http' },

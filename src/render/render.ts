@@ -1,5 +1,5 @@
 // render(spec, ctx): a parsed ModelDeployment → Kubernetes objects, in a fixed order:
-//   ServiceAccount, Service, PodDisruptionBudget (replicas > 1),
+//   ServiceAccount, Service, PodDisruptionBudget (replicas > 1), ConfigMap (inline warm-up samples),
 //   Deployment — or, with spec.rollout.canary, AnalysisTemplate (when analysis is set) + Rollout.
 // Pure: no fs, env, clock or network; same input → same objects in the same key order.
 import { ModelpinError, type Problem } from '../errors.js';
@@ -9,6 +9,7 @@ import { analysisTemplateName, analysisTemplateSpec, canaryStrategy } from './ca
 import { objectAnnotations, objectLabels, objectMeta, selectorLabels, sortKeys } from './labels.js';
 import { podTemplate } from './pod.js';
 import type { K8sObject, RenderContext, RenderResult } from './types.js';
+import { WARMUP_FILE, warmupConfigMap } from './warmup.js';
 
 export type { K8sObject, RenderContext, RenderResult } from './types.js';
 
@@ -49,6 +50,11 @@ export function render(spec: ModelDeployment, ctx: RenderContext): RenderResult 
       metadata: meta(name),
       spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
     });
+  }
+
+  const warmup = warmupConfigMap(spec);
+  if (warmup) {
+    objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(warmup.name), immutable: true, data: { [WARMUP_FILE]: warmup.json } });
   }
 
   const pod = podTemplate(spec, digest, ctx);

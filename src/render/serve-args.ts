@@ -2,6 +2,7 @@
 // Flags appear only when the spec sets them, so the defaults live in one place (the sidecar) and
 // an unrelated default change there does not restart every pod.
 import type { ModelDeployment } from '../spec/types.js';
+import { WARMUP_DIR, WARMUP_FILE } from './warmup.js';
 
 /** Mount points shared with the sidecar (fixed by the contract). */
 export const CACHE_DIR = '/var/cache/modelpin';
@@ -17,7 +18,19 @@ export function serveArgs(spec: ModelDeployment, digest: string): string[] {
   if (model.size !== undefined) args.push('--size', String(model.size));
   if (serving.batching) {
     args.push('--max-batch-size', String(serving.batching.maxBatchSize), '--max-batch-delay-ms', String(serving.batching.maxDelayMs));
+    if (serving.batching.force) args.push('--batching-force');
   }
+  if (serving.workers !== undefined) args.push('--workers', String(serving.workers));
+  const o = serving.onnxruntime;
+  if (o?.graphOptimizationLevel !== undefined) args.push('--graph-optimization-level', o.graphOptimizationLevel);
+  if (o?.executionMode !== undefined) args.push('--execution-mode', o.executionMode);
+  if (o?.memoryArena !== undefined) args.push(`--memory-arena=${o.memoryArena}`);
+  if (o?.memoryPattern !== undefined) args.push(`--memory-pattern=${o.memoryPattern}`);
+  if (o?.optimizedModelCache !== undefined) args.push(`--optimized-model-cache=${o.optimizedModelCache}`);
+  const w = serving.warmup;
+  if (w?.samples !== undefined) args.push('--warmup-file', `${WARMUP_DIR}/${WARMUP_FILE}`);
+  if (w?.uri !== undefined) args.push('--warmup-uri', w.uri, '--warmup-digest', w.digest ?? '');
+  if (w?.auto !== undefined) args.push(`--warmup-auto=${w.auto}`);
   if (serving.threads?.intraOp !== undefined) args.push('--threads', String(serving.threads.intraOp));
   if (serving.threads?.interOp !== undefined) args.push('--inter-op-threads', String(serving.threads.interOp));
   if (model.credentials) args.push('--credentials-dir', CREDENTIALS_DIR);

@@ -104,6 +104,21 @@ export function checkSemantics(doc: unknown, loc: Locator, opts: CheckOptions): 
     }
   }
 
+  // --- serving: warm-up samples --------------------------------------------------------------------
+  const warmup = obj(serving?.warmup);
+  if (warmup) {
+    const at = (k: string): PathSeg[] => ['spec', 'serving', 'warmup', k];
+    if (warmup.samples !== undefined && warmup.uri !== undefined) {
+      report('MODELPIN_E_SPEC_INVALID', at('uri'), 'warm-up samples are given both inline (samples) and as a file (uri)', 'keep one of samples and uri');
+    }
+    if (typeof warmup.uri === 'string' && warmup.uri.trim() !== '') {
+      checkArtifactUri(warmup.uri, at('uri'), report);
+      if (warmup.digest === undefined) report('MODELPIN_E_SPEC_UNPINNED', at('uri'), 'the warm-up samples file has no digest: it is verified like the model', 'add warmup.digest: sha256:<hex> (`sha256sum <file>`)');
+    } else if (warmup.digest !== undefined) {
+      report('MODELPIN_E_SPEC_INVALID', at('digest'), 'warmup.digest is set without warmup.uri', 'remove it, or add the uri of the samples file');
+    }
+  }
+
   // --- containers ----------------------------------------------------------------------------------
   for (const [section, name] of [[serving, 'serving'], [app, 'app']] as const) {
     if (!section) continue;

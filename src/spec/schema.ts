@@ -210,10 +210,56 @@ function buildSchemas(): { spec: JsonSchema; overlay: JsonSchema } {
     {
       image: image('Serving image', 'The modelpin sidecar image; pin it by digest (<ref>@sha256:<hex>).'),
       port: port('Port', 'HTTP port of the inference server.', { default: 8080 }),
-      batching: obj('Batching', 'Dynamic batching: requests are grouped up to maxBatchSize or maxDelayMs.', {
-        maxBatchSize: int('Max batch size', 'Largest batch handed to ONNX Runtime.', { minimum: 1, maximum: 1024 }),
-        maxDelayMs: int('Max delay (ms)', 'Longest a request waits for a batch to fill.', { minimum: 0, maximum: 1000 }),
+      batching: obj('Batching', 'Dynamic batching: concurrent requests are stacked along dimension 0, up to maxBatchSize rows or maxDelayMs. On only if the start-up check finds the model\'s rows independent (or force is true).', {
+        maxBatchSize: int('Max batch size', 'Largest batch handed to ONNX Runtime; also the most rows one request may carry.', { minimum: 1, maximum: 1024 }),
+        maxDelayMs: int('Max delay (ms)', 'Longest a request waits for a batch to fill (only under load; an idle server never waits).', { minimum: 0, maximum: 1000 }),
+        force: { title: 'Force', description: 'Batch even if the start-up check finds rows that interact, or cannot run: your assertion that rows never interact (logged as forced).', type: 'boolean' },
       }, ['maxBatchSize', 'maxDelayMs']),
+      workers: int('Workers', 'Inference worker threads, each with its own ONNX Runtime session (like Triton\'s instance count). Memory grows with each.', { minimum: 1, maximum: 64 }),
+      onnxruntime: obj('ONNX Runtime', 'ONNX Runtime session options.', {
+        graphOptimizationLevel: str('Graph optimization level', 'Graph optimizations at load.', { enum: ['disabled', 'basic', 'extended', 'all'] }),
+        executionMode: str('Execution mode', 'Run operators sequentially or in parallel (inter-op threads).', { enum: ['sequential', 'parallel'] }),
+        memoryArena: { title: 'Memory arena', description: 'ONNX Runtime\'s CPU memory arena (default true).', type: 'boolean' },
+        memoryPattern: { title: 'Memory pattern', description: 'ONNX Runtime\'s memory pattern optimization (default true).', type: 'boolean' },
+        optimizedModelCache: {
+          title: 'Optimized-model cache',
+          description: 'Keep ONNX Runtime\'s optimized graph in the model cache, so restarts skip graph optimization. It trusts the cache volume (default false).',
+          type: 'boolean',
+        },
+      }),
+      warmup: obj(
+        'Warm-up',
+        'Real samples to run before the model turns ready (like Triton\'s model_warmup). A failing sample keeps the model from ready. Without samples a generated input is tried, best effort.',
+        {
+          samples: {
+            title: 'Samples',
+            description: 'V2 inference request bodies ({"inputs": [...]}), inline. Rendered into a ConfigMap.',
+            type: 'array',
+            minItems: 1,
+            maxItems: 16,
+            items: obj('Sample', 'One V2 inference request body.', {
+              inputs: {
+                title: 'Inputs',
+                description: 'The tensors: name, datatype, shape and data, as a client sends them.',
+                type: 'array',
+                minItems: 1,
+                items: obj('Tensor', 'One input tensor.', {
+                  name: str('Name', 'Input name.', { minLength: 1 }),
+                  datatype: str('Datatype', 'V2 datatype.', { enum: ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] }),
+                  shape: { title: 'Shape', description: 'Dimensions.', type: 'array', items: { type: 'integer', minimum: 0 } },
+                  data: { title: 'Data', description: 'Row-major values, flat or nested.' },
+                }, ['name', 'datatype', 'shape', 'data']),
+              },
+            }, ['inputs']),
+          },
+          uri: str('URI', 'A JSON file of samples (one body or an array), fetched and verified like the model: s3://, https://, file:///, models:/.'),
+          digest: str('Digest', 'The pin of the samples file: sha256:<64 lowercase hex>.', {
+            pattern: DIGEST_PATTERN,
+            patternErrorMessage: 'must be sha256: followed by 64 lowercase hex digits',
+          }),
+          auto: { title: 'Automatic warm-up', description: 'Without samples, warm up with a generated input (best effort: a failure only warns). Default true.', type: 'boolean' },
+        },
+      ),
       threads: obj('Threads', 'ONNX Runtime thread pools.', {
         intraOp: int('Intra-op threads', 'Threads used inside one operator.', { minimum: 1 }),
         interOp: int('Inter-op threads', 'Threads used across operators.', { minimum: 1 }),

@@ -53,7 +53,22 @@ export interface ResourceRequirements {
 export interface ServingSection {
   readonly image: string;
   readonly port: number; // default 8080
-  readonly batching?: { readonly maxBatchSize: number; readonly maxDelayMs: number };
+  readonly batching?: { readonly maxBatchSize: number; readonly maxDelayMs: number; readonly force?: boolean };
+  readonly workers?: number;
+  readonly onnxruntime?: {
+    readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+    readonly executionMode?: 'sequential' | 'parallel';
+    readonly memoryArena?: boolean;
+    readonly memoryPattern?: boolean;
+    readonly optimizedModelCache?: boolean;
+  };
+  readonly warmup?: {
+    /** V2 request bodies, kept as written (rendered into a ConfigMap). */
+    readonly samples?: readonly unknown[];
+    readonly uri?: string;
+    readonly digest?: string;
+    readonly auto?: boolean;
+  };
   readonly threads?: { readonly intraOp?: number; readonly interOp?: number };
   readonly resources?: ResourceRequirements;
   /** Plain (non-secret) environment for the sidecar, e.g. AWS_REGION, AWS_ENDPOINT_URL_S3. */

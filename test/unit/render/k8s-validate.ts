@@ -3,12 +3,13 @@
 import { AnalysisTemplate, Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'v1/ServiceAccount': ServiceAccount,
   'v1/Service': Service,
+  'v1/ConfigMap': ConfigMap,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'apps/v1/Deployment': Deployment,
   'argoproj.io/v1alpha1/Rollout': Rollout,
