@@ -81,6 +81,7 @@ export interface OciPublishOptions extends OciDeps {
   ref: OciRef;
   /** Above this many bytes, chunked upload (default 1 GiB). */
   chunkedThreshold?: number;
+  /** Chunk size of a chunked upload (default: the threshold, at most 64 MiB). */
   chunkSize?: number;
 }
 
@@ -128,7 +129,7 @@ export async function publishOci(opts: OciPublishOptions): Promise<OciPublishRes
   try {
     const threshold = opts.chunkedThreshold ?? DEFAULT_OCI_CHUNKED_THRESHOLD;
     const upload = await coded(what, 'MODELPIN_E_PUBLISH', () =>
-      client.uploadBlob(digest, size, (start, end) => (end - start === 0 ? new Uint8Array(0) : createReadStream(opts.file, { start, end: end - 1 })), size > threshold ? (opts.chunkSize ?? DEFAULT_OCI_CHUNK_SIZE) : Math.max(size, 1)),
+      client.uploadBlob(digest, size, (start, end) => (end - start === 0 ? new Uint8Array(0) : createReadStream(opts.file, { start, end: end - 1 })), size > threshold ? (opts.chunkSize ?? Math.min(DEFAULT_OCI_CHUNK_SIZE, threshold)) : Math.max(size, 1)),
     );
     await coded(what, 'MODELPIN_E_PUBLISH', () => client.uploadBlob(EMPTY_CONFIG.digest, EMPTY_CONFIG.size, () => Buffer.from('{}'), 1024));
     const manifest = artifactManifest({ digest, size, mediaType: layerMediaType(title), title });
