@@ -52,7 +52,7 @@ function registry(blob: Buffer, manifest: Buffer, tweak?: (req: IncomingMessage,
 async function fetchOci(uri: string, digest: string, extra: Partial<Parameters<typeof fetchArtifact>[0]> = {}) {
   const cacheDir = mkdtempSync(join(tmpdir(), 'modelpin-oci-unit-'));
   dirs.push(cacheDir);
-  return fetchArtifact({ uri, digest, cacheDir, progress: false, retry: { retries: 2, baseMs: 1, maxMs: 2 }, env: {}, ...extra });
+  return fetchArtifact({ uri, digest, cacheDir, progress: false, retry: { retries: 2, baseDelayMs: 1, maxDelayMs: 2 }, env: {}, ...extra });
 }
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
