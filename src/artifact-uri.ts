@@ -3,13 +3,33 @@
 //   https://host/path, http://host/path           HTTP(S)
 //   s3://bucket/key[?versionId=...]               S3 or S3-compatible (MinIO)
 //   models:/name/<version>, models:/name@alias, models:/name/latest   MLflow model registry
+//   oci://registry[:port]/repository@sha256:<manifest digest>[?title=…|?mediaType=…]   one layer of
+//     an OCI manifest (ORAS artifacts); oci://registry/repository:tag names a moving tag (lock pins it)
 import { ModelpinError, type Location } from './errors.js';
 
 export type ArtifactRef =
   | { readonly scheme: 'file'; readonly path: string }
   | { readonly scheme: 'http' | 'https'; readonly url: string }
   | { readonly scheme: 's3'; readonly bucket: string; readonly key: string; readonly versionId?: string }
-  | MlflowRef;
+  | MlflowRef
+  | OciRef;
+
+/**
+ * One layer of an OCI image or artifact manifest. `digest` pins the manifest (the bytes the registry
+ * serves for it are hashed and compared); `tag` is the moving form that `lock` resolves. `title`
+ * (the layer's org.opencontainers.image.title annotation) or `mediaType` choose the layer when the
+ * manifest has several; without them the choice is made by a fixed rule (see sidecar/sources/oci).
+ */
+export interface OciRef {
+  readonly scheme: 'oci';
+  /** host[:port], lower case, as written (docker.io is mapped to its API host by the source). */
+  readonly registry: string;
+  readonly repository: string;
+  readonly digest?: string;
+  readonly tag?: string;
+  readonly title?: string;
+  readonly mediaType?: string;
+}
 
 export type MlflowRef =
   | { readonly scheme: 'models'; readonly name: string; readonly kind: 'version'; readonly version: string }
@@ -30,6 +50,7 @@ export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef
   if (s.startsWith('/') || s.startsWith('./') || s.startsWith('../')) return Object.freeze({ scheme: 'file', path: s });
 
   if (s.startsWith('models:/')) return parseModelsUri(s, where);
+  if (/^oci:/i.test(s)) return parseOciUri(s, where);
 
   let u: URL;
   try {
@@ -65,7 +86,7 @@ export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef
       return Object.freeze(versionId === null ? { scheme: 's3', bucket, key } : { scheme: 's3', bucket, key, versionId });
     }
     default:
-      throw bad(uri, `unsupported scheme "${u.protocol.replace(/:$/, '')}"`, 'use one of s3://, https://, http://, file:// or models:/', where);
+      throw bad(uri, `unsupported scheme "${u.protocol.replace(/:$/, '')}"`, 'use one of s3://, https://, http://, file://, models:/ or oci://', where);
   }
 }
 
@@ -87,6 +108,93 @@ function parseModelsUri(s: string, where: Location): MlflowRef {
   return Object.freeze({ scheme: 'models', name, kind: 'version', version: ver });
 }
 
+// The distribution spec's reference grammar (github.com/distribution/reference): a repository is
+// path components of lower-case alphanumerics joined by one separator (., _, __ or dashes); a tag
+// is at most 128 word characters, dots and dashes, not starting with either.
+const OCI_HOST_RE = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::([0-9]{1,5}))?$/;
+const OCI_COMPONENT_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const OCI_TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const OCI_DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+const OCI_MAX_NAME = 255;
+
+function parseOciUri(s: string, where: Location): OciRef {
+  const example = 'e.g. oci://ghcr.io/acme/fraud@sha256:<64 hex> (or :<tag> for modelpin lock)';
+  if (!s.startsWith('oci://')) throw bad(s, 'expected oci://<registry>/<repository>', example, where);
+  let rest = s.slice('oci://'.length);
+  if (rest.includes('#')) throw bad(s, 'it has a #fragment', 'remove the fragment', where);
+  const q = rest.indexOf('?');
+  const query = q >= 0 ? rest.slice(q + 1) : undefined;
+  if (q >= 0) rest = rest.slice(0, q);
+  const slash = rest.indexOf('/');
+  const authority = slash >= 0 ? rest.slice(0, slash) : rest;
+  if (authority.includes('@')) {
+    throw new ModelpinError('MODELPIN_E_SPEC_INLINE_CREDENTIAL', `artifact URI "${redactUserInfo(s)}" carries credentials in its user part`, {
+      hint: 'remove them from the URI and reference a Kubernetes Secret (username/password or .dockerconfigjson) with spec.model.credentials.secretName',
+      location: where,
+    });
+  }
+  const registry = authority.toLowerCase();
+  const host = OCI_HOST_RE.exec(registry);
+  if (!host || (host[1] !== undefined && (Number(host[1]) < 1 || Number(host[1]) > 65535))) {
+    throw bad(s, `"${authority}" is not a registry host[:port]`, example, where);
+  }
+  if (slash < 0 || slash === rest.length - 1) throw bad(s, 'it names no repository', example, where);
+  let name = rest.slice(slash + 1);
+  let digest: string | undefined;
+  let tag: string | undefined;
+  const at = name.indexOf('@');
+  if (at >= 0) {
+    digest = name.slice(at + 1);
+    name = name.slice(0, at);
+    if (!OCI_DIGEST_RE.test(digest)) {
+      throw bad(s, `"${digest}" is not a sha256 manifest digest`, 'write @sha256:<64 lowercase hex>; run `modelpin lock` on the :tag form to get it', where);
+    }
+  }
+  const colon = name.lastIndexOf(':');
+  if (colon >= 0) {
+    tag = name.slice(colon + 1);
+    name = name.slice(0, colon);
+    if (!OCI_TAG_RE.test(tag)) throw bad(s, `"${tag}" is not a valid tag`, 'a tag is up to 128 letters, digits, _, . and -, not starting with . or -', where);
+    if (digest !== undefined) {
+      throw bad(s, 'it names both a tag and a digest', 'keep only @sha256:<digest> (the pin); `modelpin lock` remembers the tag in the modelpin.dev/track annotation', where);
+    }
+  }
+  if (digest === undefined && tag === undefined) throw bad(s, 'it names neither a digest nor a tag', example, where);
+  if (name.length > OCI_MAX_NAME || !name.split('/').every((c) => OCI_COMPONENT_RE.test(c))) {
+    throw bad(s, `"${name}" is not a valid repository name`, 'repository names are lower-case path components (letters, digits, and . _ __ - between them)', where);
+  }
+  const sel: { title?: string; mediaType?: string } = {};
+  // Split by hand: URLSearchParams would read the + of "tar+gzip" as a space.
+  for (const part of query === undefined || query === '' ? [] : query.split('&')) {
+    const eq = part.indexOf('=');
+    const k = eq >= 0 ? part.slice(0, eq) : part;
+    let v: string;
+    try {
+      v = decodeURIComponent(eq >= 0 ? part.slice(eq + 1) : '');
+    } catch {
+      throw bad(s, `the value of ${k} is not valid percent-encoding`, 'write the title or media type as is, or percent-encode it correctly', where);
+    }
+    if (k !== 'title' && k !== 'mediaType') throw bad(s, `unknown query parameter "${k}"`, 'the query may only choose the layer: ?title=<file name> or ?mediaType=<type>', where);
+    if (v === '') throw bad(s, `${k} is empty`, `remove ?${k}= or give a value`, where);
+    if (sel[k] !== undefined) throw bad(s, `${k} is given twice`, 'give each layer selector once', where);
+    sel[k] = v;
+  }
+  return Object.freeze({
+    scheme: 'oci',
+    registry,
+    repository: name,
+    ...(digest === undefined ? {} : { digest }),
+    ...(tag === undefined ? {} : { tag }),
+    ...sel,
+  });
+}
+
+/** oci:// URI of the same layer pinned to a manifest digest (what `lock` writes). */
+export function pinOciRef(ref: OciRef, manifestDigest: string): OciRef {
+  const { tag: _tag, ...rest } = ref;
+  return Object.freeze({ ...rest, digest: manifestDigest });
+}
+
 /** Canonical string form (used for cache keys and for writing a locked spec). */
 export function formatArtifactUri(ref: ArtifactRef): string {
   switch (ref.scheme) {
@@ -99,13 +207,27 @@ export function formatArtifactUri(ref: ArtifactRef): string {
       return `s3://${ref.bucket}/${ref.key}${ref.versionId === undefined ? '' : `?versionId=${encodeURIComponent(ref.versionId)}`}`;
     case 'models':
       return ref.kind === 'version' ? `models:/${ref.name}/${ref.version}` : ref.kind === 'alias' ? `models:/${ref.name}@${ref.alias}` : `models:/${ref.name}/latest`;
+    case 'oci': {
+      const q = [
+        ...(ref.title === undefined ? [] : [`title=${queryEscape(ref.title)}`]),
+        ...(ref.mediaType === undefined ? [] : [`mediaType=${queryEscape(ref.mediaType)}`]),
+      ];
+      const at = ref.digest !== undefined ? `@${ref.digest}` : `:${ref.tag ?? ''}`;
+      return `oci://${ref.registry}/${ref.repository}${at}${q.length ? `?${q.join('&')}` : ''}`;
+    }
   }
+}
+
+/** Escape only what would change how the query splits, so media types stay readable. */
+function queryEscape(v: string): string {
+  return v.replace(/[%&#=?\s]/g, (c) => encodeURIComponent(c));
 }
 
 /** True when the reference names bytes that cannot change under it (a lock is stable). */
 export function isImmutableRef(ref: ArtifactRef): boolean {
   if (ref.scheme === 's3') return ref.versionId !== undefined;
   if (ref.scheme === 'models') return ref.kind === 'version';
+  if (ref.scheme === 'oci') return ref.digest !== undefined;
   return false;
 }
 

@@ -35,6 +35,9 @@ export const CATALOG = {
   MODELPIN_E_SIGNATURE: 'The detached signature is missing, malformed, or does not verify with the public key.',
   MODELPIN_E_ARCHIVE: 'The tar archive is unsafe (absolute paths, .., escaping links, devices) or too large.',
   MODELPIN_E_CACHE: 'The cache directory cannot be created, written or read.',
+  MODELPIN_E_OCI_MANIFEST: 'An OCI registry served a manifest that is malformed, too large, an index, or of an unsupported media type.',
+  MODELPIN_E_OCI_LAYER: 'No single layer of the OCI manifest is the model (none matches, or several do); choose one with ?title= or ?mediaType=.',
+  MODELPIN_E_OCI_INSECURE: 'Registry credentials would go over plain HTTP to a host that is neither loopback nor in MODELPIN_OCI_INSECURE_REGISTRIES.',
   // --- serve -----------------------------------------------------------------------------------
   MODELPIN_E_MODEL_LOAD: 'ONNX Runtime could not load the verified model.',
   MODELPIN_E_SERVE_CONFIG: 'The sidecar configuration (flags / MODELPIN_* environment) is invalid, or its port cannot be bound.',
@@ -54,6 +57,8 @@ export const CATALOG = {
   MODELPIN_E_RESOLVE_TOO_LARGE: 'Render-time resolution would need a full download larger than the limit.',
   MODELPIN_E_PUBLISH: 'Uploading the artifact failed.',
   MODELPIN_E_GIT: 'A git command failed (not a repository, file never committed, git missing).',
+  MODELPIN_E_ROLLBACK_TARGET: 'modelpin rollback found nothing to roll back to: no earlier pin, an unknown commit, or a commit without a pin.',
+  MODELPIN_E_ROLLBACK_DIRTY: 'modelpin rollback refused: the spec has uncommitted changes other than the rollback.',
 } as const;
 
 export type ErrorCode = keyof typeof CATALOG;

@@ -317,6 +317,12 @@ export function defaultSignatureUri(ref: ArtifactRef): string {
       throw new ModelpinError('MODELPIN_E_SIGNATURE', `${formatArtifactUri(ref)} has no default signature location`, {
         hint: 'pass --signature-uri (spec.model.signature) pointing at the .sig file',
       });
+    case 'oci':
+      // cosign keeps an image's signatures in the registry (a sha256-<digest>.sig tag signing the
+      // manifest), a different format from the detached `cosign sign-blob` signature verified here.
+      throw new ModelpinError('MODELPIN_E_SIGNATURE', `${formatArtifactUri(ref)} has no default signature location`, {
+        hint: 'sign the layer file with `cosign sign-blob` and pass its location with --signature-uri (spec.model.signature.uri: s3://, https://, file:// or another oci:// artifact)',
+      });
   }
 }
 

@@ -33,5 +33,12 @@ export async function openSource(ref: ArtifactRef, ctx: SourceContext): Promise<
       const { mlflowSource } = await import('./mlflow.js');
       return mlflowSource(ref, ctx, openSource);
     }
+    // ---- oci:// (registries) ----------------------------------------------------------------
+    // The manifest is fetched and checked against the URI's digest; the chosen layer's blob is
+    // the artifact, hashed by the engine like any other.
+    case 'oci': {
+      const { ociSource } = await import('./oci/source.js');
+      return ociSource(ref, ctx);
+    }
   }
 }

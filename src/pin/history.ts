@@ -1,5 +1,6 @@
 // The pin history of a spec: from every committed revision of the file, keep the revisions where the
 // pin (model URI + digest) changed. Pure; the CLI feeds it git's revisions and formats the result.
+import type { ModelPin } from './rollback.js';
 
 export interface Revision {
   readonly commit: string;
@@ -9,7 +10,9 @@ export interface Revision {
   readonly subject: string;
   /** The file's path at that commit (it may have been renamed since). */
   readonly path: string;
-  readonly pin?: { readonly uri?: string; readonly digest?: string; readonly size?: number };
+  readonly pin?: ModelPin;
+  /** Modelpin-Rollback-From trailer: this commit is a `modelpin rollback` away from that digest. */
+  readonly rollbackFrom?: string;
   /** Why the revision could not be read as a spec (kept so history never silently skips commits). */
   readonly error?: string;
 }
@@ -26,6 +29,8 @@ export interface PinChange {
   readonly digest?: string;
   readonly size?: number;
   readonly current: boolean;
+  /** Set on commits made by `modelpin rollback`: the digest it rolled back from. */
+  readonly rollbackFrom?: string;
   readonly error?: string;
 }
 
@@ -58,6 +63,7 @@ export function pinChanges(revisions: readonly Revision[]): PinChange[] {
       ...(r.pin?.digest !== undefined ? { digest: r.pin.digest } : {}),
       ...(r.pin?.size !== undefined ? { size: r.pin.size } : {}),
       current: false,
+      ...(r.rollbackFrom !== undefined ? { rollbackFrom: r.rollbackFrom } : {}),
       ...(r.error !== undefined ? { error: r.error } : {}),
     });
   }

@@ -22,6 +22,7 @@ import { PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { fetchArtifact } from '../../sidecar/fetch/index.js';
 import { startMinio } from '../integration/support/minio.js';
+import { startCrane, type Registry } from '../integration/support/registry.js';
 import { repoRoot } from '../tools/repo-root.js';
 
 
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'modelpin-bench-fetch-'));
   const minio = await startMinio();
   const rows: Row[] = [];
+  let crane: Registry | undefined;
   try {
     // ---- the object: random bytes, uploaded multipart ------------------------------------
     const src = join(work, 'object.bin');
@@ -118,6 +120,20 @@ async function main(): Promise<void> {
     const tUp = performance.now();
     await new Upload({ client: minio.client, params: { Bucket: 'bench', Key: 'model.onnx', Body: createReadStream(src) }, partSize: 64 * MiB, queueSize: 2 }).done();
     console.error(`uploaded ${SIZE_MB} MiB to MinIO in ${((performance.now() - tUp) / 1000).toFixed(1)} s; digest ${digest}`);
+    // The same bytes as an OCI artifact in a local registry (go-containerregistry's, in memory).
+    let ociUri: string | undefined;
+    if (process.env.BENCH_OCI !== '0') {
+      try {
+        crane = await startCrane();
+        const tPush = performance.now();
+        const pub = timed(process.execPath, [cli, 'publish', src, `oci://${crane.host}/bench/model:v1`, '-o', 'json']);
+        if (pub.status !== 0) throw new Error(pub.stderr);
+        ociUri = (JSON.parse(pub.stdout) as { uri: string }).uri;
+        console.error(`pushed ${SIZE_MB} MiB to crane's registry in ${((performance.now() - tPush) / 1000).toFixed(1)} s; ${ociUri}`);
+      } catch (e) {
+        console.error(`no OCI rows: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
     await rm(src);
     const url = `${minio.endpoint}/bench/model.onnx`;
 
@@ -158,7 +174,22 @@ async function main(): Promise<void> {
     ].join('\n');
 
     type Sample = { seconds: number; cpu?: number; serverCpu?: number; rssMb?: number; note?: string };
-    const measures: { what: string; run: () => Promise<Sample> }[] = [
+    const fetchRow = (uri: string, conc: number, note: string) => async (): Promise<Sample> => {
+      await rm(cacheDir, { recursive: true, force: true });
+      const r = timed(process.execPath, [cli, 'fetch', '--uri', uri, '--digest', digest, '--cache-dir', cacheDir, '--log-level', 'warn'], { ...env, MODELPIN_FETCH_CONCURRENCY: String(conc) });
+      if (r.status !== 0) throw new Error(`modelpin fetch failed: ${r.stderr}`);
+      if (statSync(r.stdout.trim()).size !== SIZE) throw new Error('modelpin wrote the wrong size');
+      const nodeRss = /modelpin-max-rss-kb (\d+)/.exec(r.stderr);
+      return { seconds: r.seconds, ...(r.cpu === undefined ? {} : { cpu: r.cpu }), rssMb: r.rssMb ?? (nodeRss ? Number(nodeRss[1]) / 1024 : NaN), note };
+    };
+    const ociRows = ociUri
+      ? [CONCURRENCY, 1].map((conc) => ({
+          what: conc > 1 ? `modelpin fetch, cold, OCI registry (crane) (${conc}×${PART_MB} MiB parallel ranges)` : 'modelpin fetch, cold, OCI registry (crane) (one stream)',
+          serverPid: crane!.pid,
+          run: fetchRow(ociUri!, conc, 'manifest + layer; server CPU column = the registry'),
+        }))
+      : [];
+    const measures: { what: string; serverPid?: number; run: () => Promise<Sample> }[] = [
       {
         what: 'limit: curl GET → /dev/null (SigV4-signed)',
         run: async () => {
@@ -226,6 +257,7 @@ async function main(): Promise<void> {
           return { seconds: r.seconds, ...(r.cpu === undefined ? {} : { cpu: r.cpu }), rssMb: r.rssMb ?? (nodeRss ? Number(nodeRss[1]) / 1024 : NaN), note: 'SHA-256 + fsync + rename included' };
         },
       })),
+      ...ociRows,
       {
         what: 'KServe Storage.download (process)',
         run: async () => {
@@ -250,14 +282,17 @@ async function main(): Promise<void> {
     const samples = measures.map(() => [] as Sample[]);
     for (let round = 0; round < RUNS; round++) {
       for (const [i, m] of measures.entries()) {
-        const before = processCpu(minio.pid);
+        if (process.env.BENCH_ROWS && !m.what.startsWith(process.env.BENCH_ROWS)) continue;
+        const pid = m.serverPid ?? minio.pid;
+        const before = processCpu(pid);
         const sample = await m.run();
-        samples[i]!.push({ ...sample, serverCpu: processCpu(minio.pid) - before });
+        samples[i]!.push({ ...sample, serverCpu: processCpu(pid) - before });
       }
       console.error(`round ${round + 1}/${RUNS} done`);
     }
     for (const [i, m] of measures.entries()) {
       const ss = samples[i]!;
+      if (ss.length === 0) continue;
       const rss = ss.map((x) => x.rssMb).filter((x): x is number => x !== undefined && Number.isFinite(x));
       const cpus = ss.map((x) => x.cpu).filter((x): x is number => x !== undefined);
       rows.push({
@@ -294,7 +329,17 @@ async function main(): Promise<void> {
     for (const r of rows) {
       console.log(`| ${r.what} | ${num(r.seconds, 2)} | ${num(mbps(r.seconds), 0)} | ${num(r.cpu, 2)} | ${num(r.serverCpu, 2)} | ${num(r.rssMb, 0)} | ${r.note ?? ''} |`);
     }
+    // OCI against S3, same build, same bytes, same run: target ≤ 1.2 × in CPU per GiB and in wall time.
+    for (const mode of ['parallel', 'one stream']) {
+      const s3 = rows.find((r) => r.what.startsWith('modelpin fetch, cold') && !r.what.includes('OCI') && (mode === 'parallel' ? r.what.includes('parallel') : r.what.includes('one stream')));
+      const oci = rows.find((r) => r.what.includes('OCI') && r.what.includes(mode === 'parallel' ? 'parallel' : 'one stream'));
+      if (!s3 || !oci) continue;
+      const cpuRatio = (oci.cpu ?? NaN) / (s3.cpu ?? NaN);
+      const wallRatio = oci.seconds / s3.seconds;
+      console.log(`OCI vs S3 (${mode}): CPU ${cpuRatio.toFixed(2)}×, wall ${wallRatio.toFixed(2)}× (target ≤ 1.20) ${cpuRatio <= 1.2 && wallRatio <= 1.2 ? 'OK' : 'MISSED'}`);
+    }
     const limits = rows.filter((r) => r.what.startsWith('limit:'));
+    if (limits.length === 0) return;
     const lowest = limits.reduce((a, b) => (b.seconds > a.seconds ? b : a));
     const mps = rows.filter((r) => r.what.startsWith('modelpin'));
     const ks = rows.find((r) => r.what.startsWith('KServe'));
@@ -337,6 +382,7 @@ async function main(): Promise<void> {
     const warmOver = median(warmCli) - median(bare);
     console.log(`warm cache: ${median(warmIn).toFixed(1)} ms in-process; CLI ${median(warmCli).toFixed(0)} ms = node start-up ${median(bare).toFixed(0)} ms + ${warmOver.toFixed(0)} ms (target ≤ 50 ms + confirm) ${warmOver <= 50 ? 'OK' : 'MISSED'}`);
   } finally {
+    await crane?.stop();
     await minio.stop();
     await rm(work, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@ import { serveCommand } from './serve.js';
 import { lockCommand } from './lock.js';
 import { publishCommand } from './publish.js';
 import { historyCommand } from './history.js';
+import { rollbackCommand } from './rollback.js';
 
 // yargs' CommandModule generics differ per command; the array only needs the common shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -20,4 +21,5 @@ export const commands: CommandModule<any, any>[] = [
   lockCommand,
   publishCommand,
   historyCommand,
+  rollbackCommand,
 ];

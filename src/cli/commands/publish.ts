@@ -19,11 +19,11 @@ interface PublishArgs {
 
 export const publishCommand: CommandModule<object, PublishArgs> = {
   command: 'publish <file> <uri>',
-  describe: 'Upload a model file to S3 with a SHA-256 checksum; optionally register it in MLflow and pin a spec',
+  describe: 'Upload a model file to S3 with a SHA-256 checksum, or push it to an OCI registry as an ORAS artifact; optionally register it in MLflow and pin a spec',
   builder: (y: Argv) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'the model file (.onnx, or a .tar/.tar.gz archive)' })
-      .positional('uri', { type: 'string', demandOption: true, describe: 's3://bucket/key to upload to (a versioned bucket gives immutable pins)' })
+      .positional('uri', { type: 'string', demandOption: true, describe: 's3://bucket/key to upload to (a versioned bucket gives immutable pins), or oci://registry/repository:tag (an ORAS artifact)' })
       .option('register', { type: 'string', describe: 'register an MLflow model version under this name (created if missing), tagged modelpin.digest' })
       .option('run-id', { type: 'string', describe: 'the MLflow run that trained the model (promotion gates read its metrics)' })
       .option('alias', { type: 'string', describe: 'with --register: point this alias at the new version' })
@@ -31,13 +31,14 @@ export const publishCommand: CommandModule<object, PublishArgs> = {
       .option('pin', { type: 'string', describe: 'update this spec file (or directory) in place with the new pin; gates are checked' })
       .option('credentials-dir', { type: 'string', describe: 'directory with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, MLFLOW_TRACKING_TOKEN, ...' })
       .option('ca-file', { type: 'string', describe: 'extra PEM CA bundle for an HTTPS tracking server' })
-      .option('multipart-threshold', { type: 'number', describe: 'bytes above which a multipart upload is used (default 1 GiB)' })
+      .option('multipart-threshold', { type: 'number', describe: 'bytes above which a multipart (S3) or chunked (OCI) upload is used (default 1 GiB)' })
       .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const })
       .check((a) => {
         if (a.alias !== undefined && a.register === undefined) throw new Error('--alias needs --register');
         return true;
       })
       .example('$0 publish model.onnx s3://models/fraud/model.onnx', 'upload, print digest, size and versionId')
+      .example('$0 publish model.onnx oci://ghcr.io/acme/fraud:v7 --pin deploy/fraud', 'push an ORAS artifact, pin the spec to its manifest digest (following the tag)')
       .example('$0 publish model.onnx s3://models/fraud/model.onnx --register fraud --run-id $RUN_ID --pin deploy/fraud', 'train → publish → register → pin, in one step') as unknown as Argv<PublishArgs>,
   handler: handle(async (args: PublishArgs) => {
     const { publish } = await import('../pin/publish.js');
@@ -59,7 +60,7 @@ export const publishCommand: CommandModule<object, PublishArgs> = {
     let pinned: { file: string; changed: boolean } | undefined;
     if (args.pin !== undefined) {
       const [{ lockSpecFile }, { createLogger }] = await Promise.all([import('../pin/lock.js'), import('../../../sidecar/log.js')]);
-      const uri = r.modelUri ?? r.uri;
+      const uri = r.modelUri ?? r.tagUri ?? r.uri;
       const env = args['tracking-uri'] && !process.env.MLFLOW_TRACKING_URI ? { ...process.env, MLFLOW_TRACKING_URI: args['tracking-uri'] } : process.env;
       const lr = await lockSpecFile({
         ...common,
@@ -67,7 +68,7 @@ export const publishCommand: CommandModule<object, PublishArgs> = {
         path: args.pin,
         log: createLogger({ level: 'warn' }),
         uri,
-        resolved: { uri, digest: r.digest, size: r.size, how: r.modelUri ? 'mlflow-tag' : 's3-checksum', ...(args['run-id'] ? { runId: args['run-id'] } : {}) },
+        resolved: { uri: r.tagUri ? r.uri : uri, digest: r.digest, size: r.size, how: r.modelUri ? 'mlflow-tag' : r.tagUri ? 'oci-manifest' : 's3-checksum', ...(args['run-id'] ? { runId: args['run-id'] } : {}) },
       });
       pinned = { file: lr.file, changed: lr.changed };
     }
@@ -75,7 +76,9 @@ export const publishCommand: CommandModule<object, PublishArgs> = {
       process.stdout.write(JSON.stringify({ ...r, ...(pinned ? { pinned } : {}) }, null, 2) + '\n');
       return;
     }
-    const lines = [`uri:       ${r.uri}`, `digest:    ${r.digest}`, `size:      ${r.size}`, `versionId: ${r.versionId ?? '(bucket not versioned)'}`];
+    const lines = r.manifestDigest
+      ? [`uri:       ${r.uri}`, `tag:       ${r.tagUri}`, `manifest:  ${r.manifestDigest}`, `digest:    ${r.digest}  (layer)`, `size:      ${r.size}`]
+      : [`uri:       ${r.uri}`, `digest:    ${r.digest}`, `size:      ${r.size}`, `versionId: ${r.versionId ?? '(bucket not versioned)'}`];
     if (r.modelUri) lines.push(`model:     ${r.modelUri}`);
     if (pinned) lines.push(`pinned:    ${pinned.file}${pinned.changed ? '' : ' (already up to date)'}`);
     process.stdout.write(lines.join('\n') + '\n');

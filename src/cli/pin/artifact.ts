@@ -36,7 +36,7 @@ export interface DigestCache {
   put(immutableUri: string, value: { digest: string; size?: number }): Promise<void>;
 }
 
-export type DigestSource = 's3-checksum' | 'mlflow-tag' | 'download' | 'cache';
+export type DigestSource = 's3-checksum' | 'mlflow-tag' | 'oci-manifest' | 'download' | 'cache';
 
 export interface Resolution {
   /** The immutable form when the store has one (s3 ?versionId=, models:/name/<version>). */
@@ -78,6 +78,11 @@ export async function resolveArtifact(uri: string, deps: ResolveDeps): Promise<R
       return resolveS3(ref, deps);
     case 'models':
       return resolveModels(ref, deps);
+    case 'oci': {
+      // The manifest names the layer's digest and size: no download (oci.ts).
+      const { resolveOci } = await import('./oci.js');
+      return resolveOci(ref, deps);
+    }
     default: {
       const what = formatArtifactUri(ref);
       const h = await boundedHash(what, (maxBytes) => hashRef(ref, { ctx: sourceCtx(deps), ...(maxBytes === undefined ? {} : { maxBytes }) }), deps);

@@ -4,8 +4,9 @@ import { basename, dirname, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ModelpinError } from '../../errors.js';
 import { pinChanges, type PinChange, type Revision } from '../../pin/history.js';
+import { ROLLBACK_FROM_TRAILER, type ModelPin } from '../../pin/rollback.js';
 
-function git(args: string[], cwd: string): Promise<string> {
+export function git(args: string[], cwd: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     execFile('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err) {
@@ -26,41 +27,79 @@ export interface HistoryResult {
   changes: PinChange[];
 }
 
-/** Permissive: the current parser first (allowUnpinned), plain YAML when an old revision no longer validates. */
-async function pinAt(text: string, file: string): Promise<Pick<Revision, 'pin' | 'error'>> {
+/** The pin fields of a spec document (as written; the parser's defaults, e.g. format onnx, are not added). */
+function pinOf(doc: unknown): ModelPin | undefined {
+  const d = doc as { metadata?: { annotations?: Record<string, unknown> }; spec?: { model?: Record<string, unknown> } } | null;
+  const m = d?.spec?.model;
+  if (!m || typeof m.uri !== 'string') return undefined;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const prov = (m.provenance ?? {}) as Record<string, unknown>;
+  const provenance = Object.fromEntries((['repo', 'commit', 'script', 'mlflowRunId'] as const).flatMap((k) => (str(prov[k]) === undefined ? [] : [[k, str(prov[k])!]])));
+  const track = str(d?.metadata?.annotations?.['modelpin.dev/track']);
+  return {
+    uri: m.uri,
+    ...(str(m.digest) !== undefined ? { digest: str(m.digest)! } : {}),
+    ...(typeof m.size === 'number' ? { size: m.size } : {}),
+    ...(str(m.format) !== undefined ? { format: str(m.format)! } : {}),
+    ...(str(m.entry) !== undefined ? { entry: str(m.entry)! } : {}),
+    ...(Object.keys(provenance).length > 0 ? { provenance } : {}),
+    ...(track !== undefined ? { track } : {}),
+  };
+}
+
+/** The pin as written in the revision (plain YAML, so old revisions the current parser rejects still count). */
+export async function pinAt(text: string, file: string): Promise<Pick<Revision, 'pin' | 'error'>> {
+  try {
+    const pin = pinOf(parseYaml(text));
+    if (pin) return { pin };
+  } catch {
+    /* report the parser's message below */
+  }
   const { parseSpec } = await import('../../spec/parse.js');
   try {
-    const { spec } = parseSpec(text, { file, allowUnpinned: true });
-    const m = spec.spec.model;
-    return { pin: { uri: m.uri, ...(m.digest ? { digest: m.digest } : {}), ...(m.size !== undefined ? { size: m.size } : {}) } };
+    parseSpec(text, { file, allowUnpinned: true });
+    return { error: 'spec.model.uri is missing' };
   } catch (e) {
-    try {
-      const doc = parseYaml(text) as { spec?: { model?: { uri?: unknown; digest?: unknown; size?: unknown } } } | null;
-      const m = doc?.spec?.model;
-      if (m && typeof m.uri === 'string') {
-        return { pin: { uri: m.uri, ...(typeof m.digest === 'string' ? { digest: m.digest } : {}), ...(typeof m.size === 'number' ? { size: m.size } : {}) } };
-      }
-    } catch {
-      /* fall through: report the parser's message */
-    }
     return { error: e instanceof Error ? e.message : String(e) };
   }
 }
 
-export async function specHistory(pathOrDir: string, opts: { app?: string; limit?: number } = {}): Promise<HistoryResult> {
+export interface SpecRevisions {
+  /** The spec file as given (relative to the cwd) and its path in the repository. */
+  file: string;
+  rel: string;
+  /** Repository top level. */
+  top: string;
+  /** The working-tree text of the spec. */
+  text: string;
+  /** Every commit that touched the file, newest first (git log --follow). */
+  revisions: Revision[];
+}
+
+/** The spec's committed revisions with their pins and rollback trailers: shared by history and rollback. */
+export async function readRevisions(pathOrDir: string, opts: { limit?: number } = {}): Promise<SpecRevisions> {
   const { readSpecFile } = await import('../spec-file.js');
   const { file, text } = await readSpecFile(pathOrDir);
   const abs = resolve(file);
   const top = (await git(['rev-parse', '--show-toplevel'], dirname(abs))).trim();
   const rel = relative(top, abs).split('\\').join('/');
   const out = await git(
-    ['log', '--follow', '--no-color', '--format=%x1e%H%x1f%aI%x1f%an <%ae>%x1f%s', '--name-only', ...(opts.limit ? [`-n${opts.limit}`] : []), '--', rel],
+    [
+      'log',
+      '--follow',
+      '--no-color',
+      `--format=%x1e%H%x1f%aI%x1f%an <%ae>%x1f%s%x1f%(trailers:key=${ROLLBACK_FROM_TRAILER},valueonly,separator=%x20)`,
+      '--name-only',
+      ...(opts.limit ? [`-n${opts.limit}`] : []),
+      '--',
+      rel,
+    ],
     top,
   );
   const revisions: Revision[] = [];
   for (const chunk of out.split('\x1e').filter((c) => c.trim() !== '')) {
     const [head = '', ...rest] = chunk.split('\n');
-    const [commit = '', date = '', author = '', subject = ''] = head.split('\x1f');
+    const [commit = '', date = '', author = '', subject = '', trailer = ''] = head.split('\x1f');
     const path = rest.map((l) => l.trim()).find((l) => l !== '') ?? rel;
     let content: string | undefined;
     try {
@@ -69,19 +108,27 @@ export async function specHistory(pathOrDir: string, opts: { app?: string; limit
       content = undefined; // deleted in this commit
     }
     const pin = content === undefined ? { error: 'file deleted in this commit' } : await pinAt(content, `${path}@${commit.slice(0, 12)}`);
-    revisions.push({ commit, date, author, subject, path, ...pin });
+    const rollbackFrom = trailer.trim().split(' ')[0];
+    revisions.push({ commit, date, author, subject, path, ...pin, ...(rollbackFrom ? { rollbackFrom } : {}) });
   }
   if (revisions.length === 0) {
     throw new ModelpinError('MODELPIN_E_GIT', `${file} has no committed history`, { hint: 'commit the spec first; history lists committed pins', location: { file } });
   }
-  let app = opts.app;
-  if (app === undefined) {
-    const { parseSpec } = await import('../../spec/parse.js');
-    try {
-      app = parseSpec(text, { file, allowUnpinned: true }).spec.metadata.name;
-    } catch {
-      app = basename(dirname(abs));
-    }
+  return { file, rel, top, text, revisions };
+}
+
+/** metadata.name of the working spec, else the directory name. */
+export async function appName(text: string, file: string): Promise<string> {
+  const { parseSpec } = await import('../../spec/parse.js');
+  try {
+    return parseSpec(text, { file, allowUnpinned: true }).spec.metadata.name;
+  } catch {
+    return basename(dirname(resolve(file)));
   }
-  return { file: rel, app, changes: pinChanges(revisions) };
+}
+
+export async function specHistory(pathOrDir: string, opts: { app?: string; limit?: number } = {}): Promise<HistoryResult> {
+  const r = await readRevisions(pathOrDir, opts.limit ? { limit: opts.limit } : {});
+  const app = opts.app ?? (await appName(r.text, r.file));
+  return { file: r.rel, app, changes: pinChanges(r.revisions) };
 }

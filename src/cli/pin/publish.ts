@@ -37,8 +37,12 @@ export interface PublishOptions {
 }
 
 export interface PublishResult {
-  /** s3://bucket/key, with ?versionId= when the bucket is versioned. */
+  /** s3://bucket/key, with ?versionId= when the bucket is versioned; oci://registry/repo@sha256:<manifest>. */
   uri: string;
+  /** OCI only: the tag pushed (oci://registry/repo:tag), which lock follows (modelpin.dev/track). */
+  tagUri?: string;
+  /** OCI only: the manifest digest (the layer's digest is `digest`). */
+  manifestDigest?: string;
   digest: string;
   size: number;
   versionId?: string;
@@ -72,8 +76,11 @@ async function hashFile(file: string): Promise<{ hex: string; size: number }> {
 
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const ref = parseArtifactUri(opts.uri, { path: '<s3-uri>' });
+  if (ref.scheme === 'oci') return publishToRegistry(opts, ref);
   if (ref.scheme !== 's3' || ref.versionId !== undefined) {
-    throw new ModelpinError('MODELPIN_E_USAGE', `publish uploads to s3://bucket/key, not "${opts.uri}"`, { hint: 'e.g. modelpin publish model.onnx s3://models/fraud/7/model.onnx' });
+    throw new ModelpinError('MODELPIN_E_USAGE', `publish uploads to s3://bucket/key or oci://registry/repository:tag, not "${opts.uri}"`, {
+      hint: 'e.g. modelpin publish model.onnx s3://models/fraud/7/model.onnx (or oci://ghcr.io/acme/fraud:v7)',
+    });
   }
   const { hex, size } = await hashFile(opts.file);
   const digest = formatDigest(hex);
@@ -144,4 +151,22 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     result.modelUri = formatArtifactUri({ scheme: 'models', name: mv.name, kind: 'version', version: mv.version });
   }
   return result;
+}
+
+/** `publish` to an OCI registry (oci.ts); --register does not apply (MLflow versions point at S3). */
+async function publishToRegistry(opts: PublishOptions, ref: Extract<ReturnType<typeof parseArtifactUri>, { scheme: 'oci' }>): Promise<PublishResult> {
+  if (opts.register !== undefined) {
+    throw new ModelpinError('MODELPIN_E_USAGE', '--register applies to s3:// uploads; an OCI artifact is already pinned by its manifest digest', { hint: 'drop --register, or publish to s3:// to register an MLflow version' });
+  }
+  const { publishOci } = await import('./oci.js');
+  const r = await publishOci({
+    file: opts.file,
+    ref,
+    env: opts.env,
+    ...(opts.credentialsDir ? { credentialsDir: opts.credentialsDir } : {}),
+    ...(opts.caFile ? { caFile: opts.caFile } : {}),
+    ...(opts.multipartThreshold !== undefined ? { chunkedThreshold: opts.multipartThreshold } : {}),
+    ...(opts.partSize !== undefined ? { chunkSize: opts.partSize } : {}),
+  });
+  return { uri: r.uri, tagUri: r.tagUri, manifestDigest: r.manifestDigest, digest: r.digest, size: r.size, multipart: r.upload === 'chunked' };
 }
