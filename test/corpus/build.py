@@ -330,7 +330,7 @@ def audio_models(f: Fetcher) -> list[Model]:
     models.append(Model(
         id="openwakeword-melspectrogram",
         domain="audio",
-        exercises=["audio front end (int16-scaled float PCM in)", "input leading dim 'batch_size', output leading dim 'time': names differ though rows are independent", "needs >= 512 samples: dynamic dims = 1 fails"],
+        exercises=["audio front end (int16-scaled float PCM in)", "rows mix: the log-mel is clipped at max - 80 dB with the max over the WHOLE tensor (torchlibrosa top_db), which only shows when rows differ in loudness or hold near-silence", "input leading dim 'batch_size', output leading dim 'time'", "needs >= 512 samples (its STFT window): dynamic dims = 1 fails"],
         licence="Apache-2.0 (package; its README puts the pre-trained wake-word models under CC BY-NC-SA 4.0)",
         source={"registry": "pypi", "package": "openwakeword", "version": PYPI["openwakeword"], "file": "openwakeword/resources/models/melspectrogram.onnx"},
         path=oww / "melspectrogram.onnx",
@@ -414,7 +414,7 @@ def text_models(f: Fetcher) -> list[Model]:
     models.append(Model(
         id="magika-standard-v3-3",
         domain="text",
-        exercises=["file-type detection from byte tokens: INT32 input [batch, 2048]", "tf2onnx leading dims 'unk__214'/'unk__215' differ", "214-way softmax output"],
+        exercises=["file-type detection from byte tokens: INT32 input [batch, 2048]", "tf2onnx leading dims 'unk__214'/'unk__215' differ", "214-way softmax output", "the batch size changes the numerics: even copies of one row stacked differ by ~1e-5 absolute (up to ~1e-4 relative), so a 1e-5 probe refuses batching"],
         licence="Apache-2.0",
         source={"registry": "pypi", "package": "magika", "version": PYPI["magika"], "file": "magika/models/standard_v3_3/model.onnx"},
         path=mg / "model.onnx",
@@ -519,7 +519,7 @@ def vision_models(f: Fetcher) -> list[Model]:
     models.append(Model(
         id="ddddocr-ocr-quantized",
         domain="vision",
-        exercises=["captcha OCR, dynamically quantized: com.microsoft contrib ops (DynamicQuantizeLSTM, ConvInteger, MatMulInteger)", "fixed batch 1 with a dynamic width; output [1, seqlen]", "IR version 6, opset 12"],
+        exercises=["captcha OCR, dynamically quantized: com.microsoft contrib ops (DynamicQuantizeLSTM, ConvInteger, MatMulInteger)", "fixed batch 1 with a dynamic width", "declared output [1, seqlen] but the actual output is [seqlen, 1, 8210]: declared shapes can be wrong, even the rank", "IR version 6, opset 12"],
         licence="MIT",
         source={"registry": "pypi", "package": "ddddocr", "version": PYPI["ddddocr"], "file": "ddddocr/common_old.onnx"},
         path=dd / "common_old.onnx",
@@ -693,7 +693,7 @@ def tabular_models(f: Fetcher) -> list[Model]:
     models.append(Model(
         id="lightgbm-binary-zipmap",
         domain="tabular",
-        exercises=["onnxmltools LightGBM converter defaults: ZipMap probabilities + INT64 label", "30 FP32 features", "unnamed (None) batch dim"],
+        exercises=["onnxmltools LightGBM converter defaults: ZipMap probabilities + INT64 label", "30 FP32 features", "unnamed (None) batch dim on the input, but the label is declared [1]: declared shapes can be wrong"],
         licence="Apache-2.0 (onnxmltools, LightGBM: MIT); breast-cancer data shipped with scikit-learn (BSD-3-Clause)",
         source={"converter": "onnxmltools", "version": onnxmltools.__version__, "trainer": f"lightgbm {lightgbm.__version__}", "trained": "LGBMClassifier(25 trees, 8 leaves, seed 0) on breast_cancer"},
         proto=lgb_onnx,
@@ -793,6 +793,13 @@ def write_tar_gz(dest: Path, files: dict[str, bytes]) -> None:
 def emit(m: Model, out: Path) -> dict[str, Any]:
     mdir = out / "models" / m.id
     mdir.mkdir(parents=True)
+    if m.proto is not None and "converter" in m.source:
+        # Keep converted bytes reproducible: the converters name the graph with a random uuid and
+        # list opset imports in set (hash-seed) order.
+        m.proto.graph.name = m.id
+        opsets = sorted(m.proto.opset_import, key=lambda o: o.domain)
+        del m.proto.opset_import[:]
+        m.proto.opset_import.extend(opsets)
     if m.external_data:
         assert m.proto is not None
         with tempfile.TemporaryDirectory() as td:
