@@ -37,9 +37,18 @@ export type CheckResult =
  */
 export async function checkBatching(sig: Signature, executor: Executor, explicit: readonly Sample[]): Promise<CheckResult> {
   const verdict = batchingShapeVerdict(sig);
-  if (!verdict.possible) return { sound: false, reason: verdict.reason, structural: verdict.dataDependent !== true };
-  let rows = distinctRows(explicit.flatMap((s) => rowsOf(s)));
+  if (!verdict.possible) return { sound: false, reason: verdict.reason, structural: true };
+  let rows = largestShapeGroup(distinctRows(explicit.flatMap((s) => rowsOf(s))));
   const source = rows.length > 0 ? 'warm-up sample rows' : 'generated rows';
+  const risky = verdict.dataDependent[0];
+  if (risky && rows.length < CHECK_ROWS) {
+    // Generated rows cannot show whether such a size depends on the data (all-noise inputs tend
+    // to give the same count): without real rows, do not bet answers on it.
+    return {
+      sound: false,
+      reason: `output '${risky.output}' has a dynamic dimension ${risky.dim} ('${risky.name}') that no input has, so its size may depend on the data; the check needs ${CHECK_ROWS} real rows of one shape to tell: give warm-up samples`,
+    };
+  }
   if (rows.length < CHECK_ROWS) {
     // Generated rows shaped like the first explicit row (trailing dims must match to stack).
     const like = rows[0];
@@ -59,6 +68,14 @@ export async function checkBatching(sig: Signature, executor: Executor, explicit
     for (const row of rows) singles.push(await executor.run(copyFeeds(row)));
   } catch (err) {
     return { sound: undefined, reason: `the row-independence check could not run the model on ${source} one at a time: ${(err as Error).message}` };
+  }
+  // Rows of one input shape whose outputs differ in shape: a size that depends on the data (a
+  // detector's box count). A stack would pad or mix them, and could not be split back.
+  for (let o = 0; o < sig.outputs.length; o++) {
+    const shapes = singles.map((out) => out[o]!.dims.slice(1).join(','));
+    if (new Set(shapes).size > 1) {
+      return { sound: false, reason: `output '${sig.outputs[o]!.name}' has a size that depends on the data: rows of one input shape gave shapes ${singles.map((out) => `[${out[o]!.dims.join(',')}]`).join(', ')}` };
+    }
   }
   // All rows stacked, then a reordered pair: a model that looks at a row's position is caught too.
   for (const order of [rows.map((_, i) => i), [rows.length - 1, 0]]) {
@@ -82,6 +99,20 @@ export async function checkBatching(sig: Signature, executor: Executor, explicit
     }
   }
   return { sound: true, rows: CHECK_ROWS, detail: `${CHECK_ROWS} distinct ${source} gave the same outputs alone and stacked` };
+}
+
+/** The rows of the most common trailing shape (only rows of one shape can be stacked). */
+function largestShapeGroup(rows: Feed[][]): Feed[][] {
+  const groups = new Map<string, Feed[][]>();
+  for (const r of rows) {
+    const key = r.map((f) => f.dims.slice(1).join(',')).join(';');
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  let best: Feed[][] = [];
+  for (const g of groups.values()) if (g.length > best.length) best = g;
+  return best;
 }
 
 /** Distinct rows (by content) only: equal rows could hide interaction. */

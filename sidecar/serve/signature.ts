@@ -107,42 +107,49 @@ export function describeSignature(inputs: readonly RawValueMetadata[], outputs: 
 }
 
 export type ShapeVerdict =
-  /** Every input and output has one shared, named dynamic dim 0. Still checked with distinct rows. */
-  | { possible: true; named: true }
-  /** Dynamic dim 0 everywhere, but unnamed or named differently: only the probe can tell. */
-  | { possible: true; named: false; note: string }
-  /** `dataDependent`: the shapes allow stacking, but an output's size may depend on the data (forcible). */
-  | { possible: false; reason: string; dataDependent?: boolean };
+  | {
+      possible: true;
+      /** Why the shapes alone prove nothing (unnamed or differently named leading dims). */
+      note?: string;
+      /**
+       * Outputs with a named dynamic dimension that no input has (a detector's box count, or just
+       * an exporter's fresh name for a dimension that follows the input's): only real rows can show
+       * whether its size depends on the data.
+       */
+      dataDependent: { output: string; dim: number; name: string }[];
+    }
+  | { possible: false; reason: string };
 
-/** Can the shapes alone rule batching out? Batching concatenates along dim 0 of every tensor. */
+/**
+ * What the shapes say about batching, which concatenates along dim 0 of every input. Inputs'
+ * shapes are binding (ONNX Runtime checks them), so an input without a dynamic dim 0 rules
+ * batching out. Outputs' declared shapes are not (some converters declare [1] for a batch
+ * output, ONNX Runtime only logs it): the start-up check judges outputs by their real shapes.
+ */
 export function batchingShapeVerdict(sig: Signature): ShapeVerdict {
   let leading: string | undefined;
   let note: string | undefined;
+  for (const t of sig.inputs) {
+    const d = t.dims[0];
+    if (t.dims.length === 0) return { possible: false, reason: `input '${t.name}' is a scalar (rank 0), so it has no batch dimension` };
+    if (typeof d === 'number') return { possible: false, reason: `input '${t.name}' has a fixed leading dimension ${d}, so it has no dynamic batch dimension` };
+  }
   for (const t of [...sig.inputs, ...sig.outputs]) {
     const d = t.dims[0];
-    if (t.dims.length === 0) return { possible: false, reason: `'${t.name}' is a scalar (rank 0), so it has no batch dimension` };
-    if (typeof d === 'number') return { possible: false, reason: `'${t.name}' has a fixed leading dimension ${d}, so it has no dynamic batch dimension` };
     if (d === '' || d === undefined) note ??= `'${t.name}' has an unnamed leading dimension`;
+    else if (typeof d === 'number') note ??= `output '${t.name}' declares a fixed leading dimension ${d}`;
     else if (leading === undefined) leading = d;
     else if (d !== leading) note ??= `'${t.name}' has leading dimension '${d}', not '${leading}' like the others`;
   }
-  // A named output dimension that no input has (a detector's box count, 'unk__12' from shape
-  // inference) may differ row by row: a batch would pad or mix rows, and slicing it back could
-  // not give each request its own answer. (Unnamed ones prove nothing; the check decides.)
   const inputDims = new Set(sig.inputs.flatMap((t) => t.dims.slice(1).filter((d): d is string => typeof d === 'string' && d !== '')));
+  const dataDependent: { output: string; dim: number; name: string }[] = [];
   for (const t of sig.outputs) {
     for (let i = 1; i < t.dims.length; i++) {
       const d = t.dims[i]!;
-      if (typeof d === 'string' && d !== '' && !inputDims.has(d)) {
-        return {
-          possible: false,
-          dataDependent: true,
-          reason: `output '${t.name}' has a dynamic dimension ${i} ('${d}') that no input has: its size may depend on the data, so rows cannot be stacked and split back`,
-        };
-      }
+      if (typeof d === 'string' && d !== '' && !inputDims.has(d)) dataDependent.push({ output: t.name, dim: i, name: d });
     }
   }
-  return note === undefined ? { possible: true, named: true } : { possible: true, named: false, note };
+  return { possible: true, dataDependent, ...(note === undefined ? {} : { note }) };
 }
 
 export function v2Metadata(t: TensorSpec): { name: string; datatype: V2Datatype; shape: number[] } {

@@ -12,14 +12,14 @@
 //
 // The corpus is built by .ci/run (install_corpus) and found through MODELPIN_CORPUS_DIR; a missing
 // corpus fails this file with the command that builds it, it is never skipped.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ort from 'onnxruntime-node';
 import { x as untar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServeConfig } from '../../sidecar/serve/index.js';
+import type { ServeConfig } from '../../sidecar/config.js';
 import { get, startServer, type Fixture, type Running } from '../unit/sidecar/serve/support.js';
 import {
   binaryRequest,
@@ -33,7 +33,6 @@ import {
   rowIndependence,
   sampleTensors,
   type Answer,
-  type CorpusModel,
   type Sample,
 } from './support/corpus.js';
 
@@ -42,13 +41,14 @@ const MANIFEST = readManifest(DIR);
 const TOL = MANIFEST.tolerance;
 
 /**
- * The manifest's samples as the model's explicit warm-up (issue #11: Triton-style model_warmup).
- * ServeConfig has no such field yet; when it has, pass `m.samples` (files of V2 request bodies)
- * here. Until then the server warms up automatically, and the batching probe of issue #15 has no
- * real rows to check with.
+ * The manifest's samples as the model's explicit warm-up (issue #11: Triton-style model_warmup),
+ * one JSON array of V2 request bodies, as spec.serving.warmup renders it. The batching check of
+ * issue #15 then runs on these real rows.
  */
-function explicitWarmup(_m: CorpusModel, _samples: Sample[]): Partial<ServeConfig> {
-  return {};
+function explicitWarmup(dir: string, samples: Sample[]): Partial<ServeConfig> {
+  const file = join(dir, 'warmup.json');
+  writeFileSync(file, `[${samples.map((s) => s.body).join(',\n')}]`);
+  return { warmup: { file, auto: true } };
 }
 
 interface Reference {
@@ -141,7 +141,7 @@ describe.each(MANIFEST.models.map((m) => [m.id, m] as const))('corpus model %s',
         maxBatchSize,
         maxBatchDelayMs: maxBatchSize > 1 ? 20 : 0,
         ...(m.format === 'tar' ? { format: 'tar' as const, entry: m.entry ?? 'model.onnx' } : {}),
-        ...explicitWarmup(m, samples),
+        ...explicitWarmup(cacheDir, samples),
       });
       await srv.handle.ready.catch((err: Error) => {
         notReady = err.message;

@@ -122,21 +122,31 @@ describe('partial outputs: sequences and maps are left out, tensors served', () 
 });
 
 describe('batching: only when asked, only when sound, or when forced', () => {
-  it('refuses batching for an output whose size may depend on the data; force turns it on, logged as forced', async () => {
+  it('refuses batching for an output whose size depends on the data; force turns it on, logged as forced', async () => {
     const fx = model(dataDependentOutputModel());
-    const plain = await startServer(fx, { name: 'd', cacheDir: fx.dir + '/a' });
-    await plain.handle.ready;
-    expect((await get(plain.url('/v2/models/d'))).json.parameters).toMatchObject({
+    const meta = async (over: Parameters<typeof testConfig>[1]) => {
+      const { lines, log } = memoryLog();
+      const h = await startServe(testConfig(fx, { name: 'd', ...over }), { fetch: fetchArtifact, log });
+      await h.ready;
+      const m = (await get(`http://127.0.0.1:${h.port}/v2/models/d`)).json;
+      await h.shutdown();
+      return { params: m.parameters, lines };
+    };
+    // Generated rows cannot tell: the named output dimension 'boxes' is in no input.
+    expect((await meta({ cacheDir: fx.dir + '/a' })).params).toMatchObject({
       dynamic_batching: false,
-      dynamic_batching_off_reason: "output 'y' has a dynamic dimension 1 ('boxes') that no input has: its size may depend on the data, so rows cannot be stacked and split back",
+      dynamic_batching_off_reason: "output 'y' has a dynamic dimension 1 ('boxes') that no input has, so its size may depend on the data; the check needs 3 real rows of one shape to tell: give warm-up samples",
     });
-    await plain.stop();
-    const { lines, log } = memoryLog();
-    const h = await startServe(testConfig(fx, { name: 'd', cacheDir: fx.dir + '/b', batchingForce: true }), { fetch: fetchArtifact, log });
-    await h.ready;
-    expect((await get(`http://127.0.0.1:${h.port}/v2/models/d`)).json.parameters).toMatchObject({ dynamic_batching: true, dynamic_batching_forced: true });
-    expect(lines.some((l) => l.msg.includes('FORCED'))).toBe(true);
-    await h.shutdown();
+    // Real rows show it: 1, 3 and 2 positive values give outputs of 1, 3 and 2 columns.
+    const file = join(fx.dir, 'rows.json');
+    writeFileSync(file, JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 4], data: [1, -1, -1, -1, 1, 1, 1, -1, 1, 1, -1, -1] }] }));
+    expect((await meta({ cacheDir: fx.dir + '/b', warmup: { file, auto: true } })).params).toMatchObject({
+      dynamic_batching: false,
+      dynamic_batching_off_reason: "output 'y' has a size that depends on the data: rows of one input shape gave shapes [1,1], [1,3], [1,2]",
+    });
+    const forced = await meta({ cacheDir: fx.dir + '/c', batchingForce: true });
+    expect(forced.params).toMatchObject({ dynamic_batching: true, dynamic_batching_forced: true });
+    expect(forced.lines.some((l) => l.msg.includes('FORCED'))).toBe(true);
   });
 
   it('cannot be forced for a model without a dynamic batch dimension', async () => {

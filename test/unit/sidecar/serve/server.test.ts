@@ -362,7 +362,7 @@ describe('serve: models whose shapes rule batching out run one by one; unnamed b
       { name: 'scale', datatype: 'FP32', shape: [] },
       { name: 'vec', datatype: 'FP32', shape: [3] },
     ]);
-    expect(meta.parameters).toMatchObject({ dynamic_batching: false, dynamic_batching_off_reason: "'scale' is a scalar (rank 0), so it has no batch dimension" });
+    expect(meta.parameters).toMatchObject({ dynamic_batching: false, dynamic_batching_off_reason: "input 'scale' is a scalar (rank 0), so it has no batch dimension" });
     const d = (await get(dyn.url('/v2/models/d'))).json;
     expect(d.inputs).toEqual([{ name: 'x', datatype: 'FP32', shape: [-1, -1] }]);
     expect(d.outputs).toEqual([{ name: 'y', datatype: 'INT32', shape: [-1, -1] }]);
