@@ -12,6 +12,8 @@ import type { RenderContext } from './types.js';
 /** The distroless "nonroot" uid/gid; the sidecar image runs as it and needs no other identity. */
 export const SIDECAR_UID = 65532;
 const TMP_SIZE_LIMIT = '256Mi';
+/** The sidecar's container port: probes, the Service and the PodMonitor refer to it by this name. */
+export const SIDECAR_PORT_NAME = 'http';
 /** Startup probe period; failureThreshold is derived from spec.serving.startupTimeoutSeconds. */
 const STARTUP_PERIOD_SECONDS = 5;
 
@@ -91,7 +93,7 @@ function sidecarContainer(spec: ModelDeployment, digest: string, warnings: Probl
   if (s.model.signature) mounts.push({ name: 'model-signing-key', mountPath: SIGNING_DIR, readOnly: true });
 
   const probe = (path: string, periodSeconds: number, timeoutSeconds: number, failureThreshold: number): Json => ({
-    httpGet: { path, port: 'http' },
+    httpGet: { path, port: SIDECAR_PORT_NAME },
     periodSeconds,
     timeoutSeconds,
     failureThreshold,
@@ -101,7 +103,7 @@ function sidecarContainer(spec: ModelDeployment, digest: string, warnings: Probl
     name: 'modelpin',
     image: s.serving.image,
     args: serveArgs(spec, digest),
-    ports: [{ name: 'http', containerPort: s.serving.port, protocol: 'TCP' }],
+    ports: [{ name: SIDECAR_PORT_NAME, containerPort: s.serving.port, protocol: 'TCP' }],
     ...(env.length > 0 ? { env } : {}),
     ...resources(s.serving.resources),
     volumeMounts: mounts,
