@@ -93,8 +93,11 @@ export function analysisTemplateSpec(spec: ModelDeployment, a: CanaryAnalysis): 
       {
         name: names.errorRate,
         ...common,
-        // An inconclusive measurement counts against its own limit; the same tolerance as failures.
-        inconclusiveLimit: t.failureLimit,
+        // One more inconclusive measurement tolerated than failed ones: for a canary Prometheus does
+        // not see, the scrape metric then fails (and names itself) a whole interval before this
+        // one could end the run as Inconclusive. Argo Rollouts measures each metric on its own
+        // clock and stops the others once one completes, so equal limits would be a race.
+        inconclusiveLimit: t.failureLimit + 1,
         ...judged('max-error-rate'),
         provider: prom(
           `(\n  sum(rate(modelpin_infer_requests_total{${sel},outcome="failure"}[${window}]))\n` +
@@ -105,7 +108,7 @@ export function analysisTemplateSpec(spec: ModelDeployment, a: CanaryAnalysis): 
       {
         name: names.latency,
         ...common,
-        inconclusiveLimit: t.failureLimit,
+        inconclusiveLimit: t.failureLimit + 1,
         ...judged('max-p99-latency-ms'),
         provider: prom(
           `1000 * histogram_quantile(0.99,\n  sum by (le) (rate(modelpin_infer_request_duration_seconds_bucket{${sel}}[${window}])))\n` +

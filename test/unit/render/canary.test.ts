@@ -129,8 +129,9 @@ describe('AnalysisTemplate', () => {
       expect(m.provider.prometheus.query).toContain('[1m])');
       expect(m.provider.prometheus.query).not.toContain('[2m]');
     }
-    // Inconclusive measurements get the same tolerance as failures; the scrape metric has none.
-    expect(ms.map((m) => m.inconclusiveLimit)).toEqual([undefined, 3, 3]);
+    // One more inconclusive measurement than failures, so that an unscraped canary fails the scrape
+    // metric before error rate and p99 can end the run as Inconclusive.
+    expect(ms.map((m) => m.inconclusiveLimit)).toEqual([undefined, 4, 4]);
     const defaults = metrics(render(spec(analysis({}, { scrapeInterval: '1m' })), unknownApis).objects);
     expect(defaults.map((m) => [m.initialDelay, m.interval, m.failureLimit])).toEqual(Array(3).fill(['3m', '1m', 1]));
     expect(defaults[1]!.provider.prometheus.query).toContain('[4m])');
