@@ -59,8 +59,8 @@ export function render(spec: ModelDeployment, ctx: RenderContext): RenderResult 
 
   if (s.rollout) {
     const analysis = s.rollout.canary.analysis;
-    if (analysis && wantsPodMonitor(analysis, ctx)) objects.push(podMonitor(analysis, meta(name), selector));
     if (analysis) {
+      if (wantsPodMonitor(analysis, ctx)) objects.push(podMonitor(analysis, meta(name), selector));
       objects.push({
         apiVersion: 'argoproj.io/v1alpha1',
         kind: 'AnalysisTemplate',
