@@ -7,6 +7,7 @@
 // always relabelled from the discovery metadata; each podTargetLabels entry becomes a target label
 // with [^a-zA-Z0-9_] turned into "_", so rollouts-pod-template-hash arrives as
 // rollouts_pod_template_hash; `job` is "<namespace>/<PodMonitor name>" and `endpoint` the port name.
+import type { Problem } from '../errors.js';
 import type { CanaryAnalysis } from '../spec/types.js';
 import { sortKeys } from './labels.js';
 import { SIDECAR_PORT_NAME } from './pod.js';
@@ -21,6 +22,19 @@ export const POD_TEMPLATE_HASH_LABEL = 'rollouts-pod-template-hash';
 /** spec.…prometheus.podMonitor wins; otherwise a PodMonitor exactly when the cluster serves the kind. */
 export function wantsPodMonitor(a: CanaryAnalysis, ctx: RenderContext): boolean {
   return a.prometheus.podMonitor ?? (ctx.apiVersions ?? []).includes(POD_MONITOR_API);
+}
+
+/** podMonitor: true for a cluster known not to serve the kind: Argo CD's sync would fail on it. */
+export function podMonitorWarnings(a: CanaryAnalysis, ctx: RenderContext): Problem[] {
+  if (a.prometheus.podMonitor !== true || ctx.apiVersions === undefined || ctx.apiVersions.includes(POD_MONITOR_API)) return [];
+  return [
+    {
+      code: 'MODELPIN_E_SPEC_INVALID',
+      path: 'spec.rollout.canary.analysis.prometheus.podMonitor',
+      message: `podMonitor is true, but the cluster does not serve ${POD_MONITOR_API} (KUBE_API_VERSIONS); applying the PodMonitor will fail`,
+      hint: "install the Prometheus Operator's CRDs, or set podMonitor: false and let an annotation-based scrape config find the pods",
+    },
+  ];
 }
 
 export function podMonitor(

@@ -9,7 +9,7 @@ import type { ModelDeployment } from '../spec/types.js';
 import { analysisTemplateName, analysisTemplateSpec, canaryStrategy } from './canary.js';
 import { objectAnnotations, objectLabels, objectMeta, selectorLabels, sortKeys } from './labels.js';
 import { podTemplate } from './pod.js';
-import { podMonitor, wantsPodMonitor } from './pod-monitor.js';
+import { podMonitor, podMonitorWarnings, wantsPodMonitor } from './pod-monitor.js';
 import type { K8sObject, RenderContext, RenderResult } from './types.js';
 
 export type { K8sObject, RenderContext, RenderResult } from './types.js';
@@ -61,6 +61,7 @@ export function render(spec: ModelDeployment, ctx: RenderContext): RenderResult 
     const analysis = s.rollout.canary.analysis;
     if (analysis) {
       if (wantsPodMonitor(analysis, ctx)) objects.push(podMonitor(analysis, meta(name), selector));
+      warnings.push(...podMonitorWarnings(analysis, ctx));
       objects.push({
         apiVersion: 'argoproj.io/v1alpha1',
         kind: 'AnalysisTemplate',

@@ -197,6 +197,15 @@ describe('PodMonitor', () => {
     expect(kinds(render(spec(analysis({}, { podMonitor: false })), withApi).objects)).not.toContain('PodMonitor');
   });
 
+  it('warns when the spec asks for one on a cluster known not to serve the kind', () => {
+    const forced = spec(analysis({}, { podMonitor: true }));
+    expect(render(forced, withoutApi).warnings.map((w) => [w.code, w.path])).toEqual([['MODELPIN_E_SPEC_INVALID', 'spec.rollout.canary.analysis.prometheus.podMonitor']]);
+    expect(render(forced, withoutApi).warnings[0]!.message).toContain('does not serve monitoring.coreos.com/v1/PodMonitor');
+    expect(render(forced, withApi).warnings).toEqual([]);
+    expect(render(forced, unknownApis).warnings).toEqual([]); // a local render: nothing known
+    expect(render(spec(), withoutApi).warnings).toEqual([]);
+  });
+
   it('carries podMonitorLabels for the Prometheus podMonitorSelector; the standard labels win a clash', () => {
     const a = analysis({}, { podMonitorLabels: { release: 'kube-prometheus-stack', 'app.kubernetes.io/name': 'other' }, scrapeInterval: '15s' });
     const pm = byKind(render(spec(a), withApi).objects, 'PodMonitor')!;
