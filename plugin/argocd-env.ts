@@ -4,6 +4,7 @@
 //   ARGOCD_APP_PARAMETERS  JSON array from spec.source.plugin.parameters (highest precedence)
 //   ARGOCD_ENV_<Name>      spec.source.plugin.env entries, name verbatim (cluster, CLUSTER, ...)
 //   KUBE_VERSION           destination cluster version, e.g. 1.30.11
+//   KUBE_API_VERSIONS      APIs the destination serves, e.g. apps/v1,apps/v1/Deployment,... (decides the PodMonitor)
 //   ARGOCD_APP_NAME        "<name>" or "<appns>_<name>"; ARGOCD_APP_NAMESPACE destination namespace
 // PARAM_* variables are ignored on purpose: their names can collide, the JSON cannot.
 // ARGOCD_APP_REVISION* are ignored on purpose: a commit must not change the output by itself.
@@ -21,6 +22,7 @@ export interface RenderSettings {
   strict?: boolean;
   resolve?: boolean;
   kubeVersion?: KubeVersion;
+  apiVersions?: string[];
   appName?: string;
 }
 
@@ -38,6 +40,9 @@ export function settingsFromArgoEnv(env: Env): RenderSettings {
   if (env.KUBE_VERSION !== undefined && env.KUBE_VERSION.trim() !== '') {
     out.kubeVersion = parseKubeVersion(env.KUBE_VERSION, 'KUBE_VERSION');
   }
+  if (env.KUBE_API_VERSIONS !== undefined && env.KUBE_API_VERSIONS.trim() !== '') {
+    out.apiVersions = parseApiVersions(env.KUBE_API_VERSIONS);
+  }
   if (out.namespace === undefined && env.ARGOCD_APP_NAMESPACE) out.namespace = env.ARGOCD_APP_NAMESPACE;
   if (env.ARGOCD_APP_NAME) {
     // Apps outside Argo CD's own namespace are named "<appns>_<name>"; neither part may contain "_".
@@ -45,6 +50,14 @@ export function settingsFromArgoEnv(env: Env): RenderSettings {
     out.appName = n.includes('_') ? n.slice(n.indexOf('_') + 1) : n;
   }
   return out;
+}
+
+/** KUBE_API_VERSIONS or --api-versions: comma-separated group/version and group/version/Kind entries. */
+export function parseApiVersions(list: string): string[] {
+  return list
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 /**

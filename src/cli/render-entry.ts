@@ -12,8 +12,9 @@ import { NeedsFullCli, renderFastPath } from './commands/render.js';
 
 // Run the whole command before the code cache is written, so that it holds every function a
 // render runs (a function first called after the cache was written compiles in every render):
-// an app beside the sidecar (native and plain sidecar layouts), a canary with analysis, an
-// overlay, a warning, both output formats, settings from flags and from Argo CD's environment.
+// an app beside the sidecar (native and plain sidecar layouts), a canary with analysis (with and
+// without a PodMonitor), an overlay, a warning, both output formats, settings from flags and from
+// Argo CD's environment.
 // It must stay inside the block-YAML subset (src/spec/block-yaml.ts), or warmUp() throws
 // NeedsFullCli and the image build fails.
 const WARM_UP_SPEC = `apiVersion: modelpin.dev/v1alpha1
@@ -29,7 +30,7 @@ spec:
       steps:
         - {weight: 10, pause: 1m}
         - weight: 50
-      analysis: {prometheus: {address: "http://prometheus:9090"}, maxErrorRate: 0.01, maxP99LatencyMs: 250}
+      analysis: {prometheus: {address: "http://prometheus:9090", podMonitorLabels: {release: r}}, maxErrorRate: 0.01, maxP99LatencyMs: 250, minRequests: 10}
   clusters:
     c: {replicas: 3}
 `;
@@ -37,18 +38,25 @@ spec:
 export async function warmUp(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'modelpin-warm-up-'));
   const env = process.env.ARGOCD_APP_PARAMETERS;
+  const apis = process.env.KUBE_API_VERSIONS;
   try {
     writeFileSync(join(dir, 'modelpin.yaml'), WARM_UP_SPEC);
     const discard = async (): Promise<void> => {};
-    const runs: string[][] = [[dir, '--cluster', 'c', '--kube-version', '1.30'], [dir, '-o', 'json', '--kube-version', '1.28']];
+    const runs: string[][] = [
+      [dir, '--cluster', 'c', '--kube-version', '1.30', '--api-versions', 'v1,monitoring.coreos.com/v1/PodMonitor'],
+      [dir, '-o', 'json', '--kube-version', '1.28'],
+    ];
     for (const args of runs) {
       if (!(await renderFastPath(args, needsFullCli, discard))) throw new NeedsFullCli();
     }
     process.env.ARGOCD_APP_PARAMETERS = '[{"name":"cluster","string":"c"}]';
+    process.env.KUBE_API_VERSIONS = 'apps/v1,apps/v1/Deployment,monitoring.coreos.com/v1,monitoring.coreos.com/v1/PodMonitor';
     if (!(await renderFastPath([dir], needsFullCli, discard))) throw new NeedsFullCli();
   } finally {
     if (env === undefined) delete process.env.ARGOCD_APP_PARAMETERS;
     else process.env.ARGOCD_APP_PARAMETERS = env;
+    if (apis === undefined) delete process.env.KUBE_API_VERSIONS;
+    else process.env.KUBE_API_VERSIONS = apis;
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -11,6 +11,8 @@ import type { KubeVersion } from './types.js';
 export interface PipelineOptions {
   file: string;
   kubeVersion: KubeVersion;
+  /** APIs the cluster serves (Argo CD's KUBE_API_VERSIONS); absent = unknown. */
+  apiVersions?: readonly string[];
   cluster?: string;
   namespace?: string;
   appName?: string;
@@ -49,6 +51,7 @@ export async function renderText(text: string, opts: PipelineOptions): Promise<P
 
   const result = render(spec, {
     kubeVersion: opts.kubeVersion,
+    ...(opts.apiVersions === undefined ? {} : { apiVersions: opts.apiVersions }),
     ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
     ...(opts.appName === undefined ? {} : { appName: opts.appName }),
     ...(opts.cluster === undefined ? {} : { cluster: opts.cluster }),

@@ -13,6 +13,8 @@ import { WARMUP_DIR, warmupConfigMap } from './warmup.js';
 /** The distroless "nonroot" uid/gid; the sidecar image runs as it and needs no other identity. */
 export const SIDECAR_UID = 65532;
 const TMP_SIZE_LIMIT = '256Mi';
+/** The sidecar's container port: probes, the Service and the PodMonitor refer to it by this name. */
+export const SIDECAR_PORT_NAME = 'http';
 /** Startup probe period; failureThreshold is derived from spec.serving.startupTimeoutSeconds. */
 const STARTUP_PERIOD_SECONDS = 5;
 
@@ -95,7 +97,7 @@ function sidecarContainer(spec: ModelDeployment, digest: string, warnings: Probl
   if (s.serving.warmup?.samples !== undefined) mounts.push({ name: 'warmup', mountPath: WARMUP_DIR, readOnly: true });
 
   const probe = (path: string, periodSeconds: number, timeoutSeconds: number, failureThreshold: number): Json => ({
-    httpGet: { path, port: 'http' },
+    httpGet: { path, port: SIDECAR_PORT_NAME },
     periodSeconds,
     timeoutSeconds,
     failureThreshold,
@@ -105,7 +107,7 @@ function sidecarContainer(spec: ModelDeployment, digest: string, warnings: Probl
     name: 'modelpin',
     image: s.serving.image,
     args: serveArgs(spec, digest),
-    ports: [{ name: 'http', containerPort: s.serving.port, protocol: 'TCP' }],
+    ports: [{ name: SIDECAR_PORT_NAME, containerPort: s.serving.port, protocol: 'TCP' }],
     ...(env.length > 0 ? { env } : {}),
     ...resources(s.serving.resources),
     volumeMounts: mounts,

@@ -1,6 +1,7 @@
 // render(spec, ctx): a parsed ModelDeployment → Kubernetes objects, in a fixed order:
 //   ServiceAccount, Service, PodDisruptionBudget (replicas > 1), ConfigMap (inline warm-up samples),
-//   Deployment — or, with spec.rollout.canary, AnalysisTemplate (when analysis is set) + Rollout.
+//   Deployment — or, with spec.rollout.canary, PodMonitor (analysis + Prometheus Operator),
+//   AnalysisTemplate (when analysis is set) + Rollout.
 // Pure: no fs, env, clock or network; same input → same objects in the same key order.
 import { ModelpinError, type Problem } from '../errors.js';
 import { IMAGE_PINNED } from '../spec/patterns.js';
@@ -8,6 +9,7 @@ import type { ModelDeployment } from '../spec/types.js';
 import { analysisTemplateName, analysisTemplateSpec, canaryStrategy } from './canary.js';
 import { objectAnnotations, objectLabels, objectMeta, selectorLabels, sortKeys } from './labels.js';
 import { podTemplate } from './pod.js';
+import { podMonitor, podMonitorWarnings, wantsPodMonitor } from './pod-monitor.js';
 import type { K8sObject, RenderContext, RenderResult } from './types.js';
 import { WARMUP_FILE, warmupConfigMap } from './warmup.js';
 
@@ -64,6 +66,8 @@ export function render(spec: ModelDeployment, ctx: RenderContext): RenderResult 
   if (s.rollout) {
     const analysis = s.rollout.canary.analysis;
     if (analysis) {
+      if (wantsPodMonitor(analysis, ctx)) objects.push(podMonitor(analysis, meta(name), selector));
+      warnings.push(...podMonitorWarnings(analysis, ctx));
       objects.push({
         apiVersion: 'argoproj.io/v1alpha1',
         kind: 'AnalysisTemplate',

@@ -25,6 +25,11 @@ export interface RenderContext {
   readonly cluster?: string;
   /** The digest was resolved at render time (not committed to git); marks the workload. */
   readonly resolvedAtRender?: boolean;
+  /**
+   * APIs the target cluster serves, as Argo CD's KUBE_API_VERSIONS lists them ("apps/v1",
+   * "apps/v1/Deployment", …); decides optional objects such as the PodMonitor. Absent: unknown.
+   */
+  readonly apiVersions?: readonly string[];
 }
 
 export interface RenderResult {

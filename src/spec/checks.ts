@@ -5,6 +5,7 @@ import { parseArtifactUri } from '../artifact-uri.js';
 import { ModelpinError, type ErrorCode, type Problem } from '../errors.js';
 import type { Locator } from './locate.js';
 import { isPlainObject } from './merge.js';
+import { analysisTiming, DEFAULT_FAILURE_LIMIT, DEFAULT_INTERVAL, DEFAULT_SCRAPE_INTERVAL, formatDuration } from './canary-timing.js';
 import { durationSeconds, IMAGE_PINNED, labelValueProblem, qualifiedNameProblem } from './patterns.js';
 import type { PathSeg } from './source.js';
 
@@ -167,11 +168,25 @@ export function checkSemantics(doc: unknown, loc: Locator, opts: CheckOptions): 
   }
   const analysis = obj(canary?.analysis);
   if (analysis) {
-    const address = obj(analysis.prometheus)?.address;
-    if (typeof address === 'string' && address !== '') checkHttpUrl(address, ['spec', 'rollout', 'canary', 'analysis', 'prometheus', 'address'], report);
-    if (typeof analysis.interval === 'string' && durationSeconds(analysis.interval) === 0) {
-      report('MODELPIN_E_SPEC_INVALID', ['spec', 'rollout', 'canary', 'analysis', 'interval'], 'interval must be longer than zero', 'e.g. interval: 1m');
+    const at: PathSeg[] = ['spec', 'rollout', 'canary', 'analysis'];
+    const prometheus = obj(analysis.prometheus);
+    const address = prometheus?.address;
+    if (typeof address === 'string' && address !== '') checkHttpUrl(address, [...at, 'prometheus', 'address'], report);
+    const positive = (v: unknown, path: PathSeg[], hint: string): boolean => {
+      if (typeof v !== 'string') return v === undefined; // a wrong type is ajv's to report
+      if (durationSeconds(v) > 0) return true;
+      report('MODELPIN_E_SPEC_INVALID', path, `${String(path[path.length - 1])} must be longer than zero`, hint);
+      return false;
+    };
+    const intervalOk = positive(analysis.interval, [...at, 'interval'], 'e.g. interval: 1m');
+    const scrapeOk = positive(prometheus?.scrapeInterval, [...at, 'prometheus', 'scrapeInterval'], 'give your Prometheus scrape interval, e.g. scrapeInterval: 30s');
+    for (const [k, v] of Object.entries(obj(prometheus?.podMonitorLabels) ?? {})) {
+      const kp = qualifiedNameProblem(k);
+      if (kp) report('MODELPIN_E_SPEC_INVALID', [...at, 'prometheus', 'podMonitorLabels', k], `label key ${JSON.stringify(k)} is not valid: ${kp}`, 'rename the key', true);
+      const vp = typeof v === 'string' ? labelValueProblem(v) : undefined;
+      if (vp) report('MODELPIN_E_SPEC_INVALID', [...at, 'prometheus', 'podMonitorLabels', k], `label value of ${JSON.stringify(k)} is not valid: ${vp}`, 'use the value your Prometheus podMonitorSelector expects');
     }
+    if (intervalOk && scrapeOk && Array.isArray(canary?.steps)) checkAnalysisCanAbort(canary.steps, analysis, report);
   }
 
   // --- gates ---------------------------------------------------------------------------------------
@@ -189,6 +204,37 @@ export function checkSemantics(doc: unknown, loc: Locator, opts: CheckOptions): 
 }
 
 type Report = (code: ErrorCode, path: PathSeg[], message: string, hint?: string) => void;
+
+/**
+ * A rollout whose pauses all end before the analysis could fail it promotes the canary unjudged.
+ * The background analysis starts with the first pause (once the first weight's pods are
+ * available); the measurement that exceeds failureLimit comes initialDelay + failureLimit ×
+ * interval later. A step without a pause waits for a human, so the analysis has all the time then.
+ */
+function checkAnalysisCanAbort(steps: unknown[], analysis: Obj, report: Report): void {
+  let pauses = 0;
+  for (const s of steps) {
+    const pause = obj(s)?.pause;
+    if (pause === undefined) return;
+    if (typeof pause !== 'string') return; // ajv reported it
+    pauses += durationSeconds(pause);
+  }
+  const failureLimit = typeof analysis.failureLimit === 'number' ? analysis.failureLimit : undefined;
+  const t = analysisTiming({
+    prometheus: { scrapeInterval: (obj(analysis.prometheus)?.scrapeInterval as string | undefined) ?? DEFAULT_SCRAPE_INTERVAL },
+    interval: (analysis.interval as string | undefined) ?? DEFAULT_INTERVAL,
+    failureLimit: failureLimit ?? DEFAULT_FAILURE_LIMIT,
+  });
+  if (!Number.isFinite(pauses) || !Number.isFinite(t.abortAfterSeconds) || pauses >= t.abortAfterSeconds) return;
+  report(
+    'MODELPIN_E_SPEC_INVALID',
+    ['spec', 'rollout', 'canary', 'steps'],
+    `the canary is fully promoted after ${formatDuration(pauses)} of pauses, before the analysis can abort it: that takes ` +
+      `${t.failureLimit + 1} failed measurement(s) (failureLimit ${t.failureLimit}) ${formatDuration(t.intervalSeconds)} apart, the first ` +
+      `${formatDuration(t.initialDelaySeconds)} (3 scrape intervals) into the first pause, so ${formatDuration(t.abortAfterSeconds)}`,
+    `make the pauses add up to at least ${formatDuration(t.abortAfterSeconds)}, end with a step without pause (promote by hand), or lower analysis.interval or failureLimit`,
+  );
+}
 
 /** Parse an artifact URI the way a spec allows it; returns its scheme when it parses. */
 function checkArtifactUri(uri: string, path: PathSeg[], report: Report): string | undefined {

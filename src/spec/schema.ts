@@ -300,12 +300,20 @@ function buildSchemas(): { spec: JsonSchema; overlay: JsonSchema } {
             pause: duration('Pause', 'How long to wait before the next step (30s, 5m, 1h30m). Absent: wait until promoted by hand.'),
           }, ['weight']),
         },
-        analysis: obj('Analysis', 'Prometheus analysis run during the canary; failing it aborts the rollout.', {
-          prometheus: obj('Prometheus', 'The Prometheus server that scrapes the sidecar metrics.', {
-            address: str('Address', 'http(s) URL of the Prometheus server, e.g. http://prometheus.monitoring:9090.', { minLength: 1 }),
+        analysis: obj('Analysis', 'Prometheus analysis run during the canary; failing it aborts the rollout. A canary Prometheus does not see fails it too.', {
+          prometheus: obj('Prometheus', 'The Prometheus server that scrapes the sidecar metrics, and how it finds the sidecars.', {
+            address: str('Address', 'http(s) URL of the Prometheus server, e.g. http://prometheus-operated.monitoring:9090.', { minLength: 1 }),
+            podMonitor: {
+              title: 'PodMonitor',
+              description: 'Render a PodMonitor (Prometheus Operator) that scrapes the sidecars with the pod-template-hash label the analysis selects on. Absent: rendered when the cluster has the PodMonitor API (Argo CD\'s KUBE_API_VERSIONS, or --api-versions).',
+              type: 'boolean',
+            },
+            podMonitorLabels: stringMap('PodMonitor labels', 'Labels added to the PodMonitor so that your Prometheus picks it up, e.g. {release: kube-prometheus-stack} (the Prometheus resource\'s podMonitorSelector).'),
+            scrapeInterval: duration('Scrape interval', 'How often Prometheus scrapes the sidecars: the PodMonitor\'s interval; the rate window is 4 and the analysis\' initial delay 3 scrape intervals. With annotation-based scraping, set it to your scrape job\'s interval.', { default: '30s' }),
           }, ['address']),
           maxErrorRate: num('Max error rate', 'Largest tolerated fraction (0-1) of failed inference requests.', { minimum: 0, maximum: 1 }),
           maxP99LatencyMs: num('Max p99 latency (ms)', 'Largest tolerated 99th-percentile request latency.', { exclusiveMinimum: 0 }),
+          minRequests: int('Min requests', 'Fewest canary requests in the rate window that error rate and p99 are judged on; with fewer, the measurement is inconclusive (the rollout pauses for a human) instead of passing. 0: no traffic passes once the canary is proven scraped.', { minimum: 0, default: 0 }),
           interval: duration('Interval', 'How often the analysis queries Prometheus.', { default: '1m' }),
           failureLimit: int('Failure limit', 'Failed measurements tolerated before the rollout aborts.', { minimum: 0, default: 1 }),
         }, ['prometheus', 'maxErrorRate', 'maxP99LatencyMs']),

@@ -92,10 +92,25 @@ export interface CanaryStep {
   readonly pause?: string;
 }
 
+export interface PrometheusSettings {
+  readonly address: string;
+  /**
+   * Render a PodMonitor (Prometheus Operator) for the serving pods. Absent: render one exactly when
+   * the cluster serves monitoring.coreos.com/v1 PodMonitor (Argo CD's KUBE_API_VERSIONS).
+   */
+  readonly podMonitor?: boolean;
+  /** Extra labels on the PodMonitor, e.g. {release: kube-prometheus-stack} for the Prometheus CR's podMonitorSelector. */
+  readonly podMonitorLabels?: Readonly<Record<string, string>>;
+  /** How often Prometheus scrapes the sidecar; sets the PodMonitor interval, the rate window and the initial delay. Default 30s. */
+  readonly scrapeInterval: string;
+}
+
 export interface CanaryAnalysis {
-  readonly prometheus: { readonly address: string };
+  readonly prometheus: PrometheusSettings;
   readonly maxErrorRate: number;
   readonly maxP99LatencyMs: number;
+  /** Below this many canary requests in the rate window, error rate and p99 are inconclusive. Default 0. */
+  readonly minRequests: number;
   readonly interval?: string; // default 1m
   readonly failureLimit?: number; // default 1
 }

@@ -39,6 +39,7 @@ async function renderCase(name: string, env: Record<string, string>): Promise<Pi
   return renderText(readFileSync(join(dir, 'modelpin.yaml'), 'utf8'), {
     file: 'modelpin.yaml',
     kubeVersion: s.kubeVersion ?? DEFAULT_KUBE_VERSION,
+    ...(s.apiVersions === undefined ? {} : { apiVersions: s.apiVersions }),
     ...(s.cluster === undefined ? {} : { cluster: s.cluster }),
     ...(s.namespace === undefined ? {} : { namespace: s.namespace }),
     ...(s.appName === undefined ? {} : { appName: s.appName }),
@@ -61,7 +62,7 @@ function compareOrWrite(file: string, actual: string): void {
 
 describe('golden render cases', () => {
   it('has the required cases', () => {
-    for (const c of ['minimal', 'app-kube-1.28', 'app-kube-1.30', 'canary-analysis', 'cluster-overlay', 'credentials-secret']) {
+    for (const c of ['minimal', 'app-kube-1.28', 'app-kube-1.30', 'canary-analysis', 'canary-pod-monitor', 'cluster-overlay', 'credentials-secret']) {
       expect(cases).toContain(c);
     }
   });

@@ -1,7 +1,7 @@
 // `modelpin render [path]`: what Argo CD runs as the plugin's generate command, and what a user
 // runs on a laptop to see exactly what Argo CD will apply.
 // stdout carries only manifests; warnings and errors go to stderr. Exit 0 ok, 1 user error, 2 usage.
-// Settings precedence: ARGOCD_APP_PARAMETERS > ARGOCD_ENV_<Name> > KUBE_VERSION/ARGOCD_APP_* > flags.
+// Settings precedence: ARGOCD_APP_PARAMETERS > ARGOCD_ENV_<Name> > KUBE_VERSION/KUBE_API_VERSIONS/ARGOCD_APP_* > flags.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +13,7 @@ interface RenderArgs {
   path: string;
   cluster?: string;
   'kube-version'?: string;
+  'api-versions'?: string[];
   namespace?: string;
   param?: string[];
   output: 'yaml' | 'json';
@@ -31,6 +32,11 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       .positional('path', { type: 'string', default: '.', describe: 'spec file, or a directory holding modelpin.yaml' })
       .option('cluster', { type: 'string', describe: 'apply the spec.clusters.<name> overlay' })
       .option('kube-version', { type: 'string', describe: 'target Kubernetes version (default 1.29; Argo CD sets KUBE_VERSION)' })
+      .option('api-versions', {
+        type: 'string',
+        array: true,
+        describe: 'APIs the cluster serves, comma-separated or repeated, as Argo CD lists them in KUBE_API_VERSIONS (monitoring.coreos.com/v1/PodMonitor renders a PodMonitor)',
+      })
       .option('namespace', { type: 'string', describe: 'namespace for the objects (spec.metadata.namespace wins)' })
       .option('param', { type: 'string', array: true, describe: 'a plugin parameter as name=value (cluster, namespace, strict, resolve); repeatable' })
       .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, default: 'yaml' as const, describe: 'YAML stream, or JSON v1 List' })
@@ -63,6 +69,7 @@ export async function renderFastPath(argv: readonly string[], resolver: Resolver
       options: {
         cluster: { type: 'string' },
         'kube-version': { type: 'string' },
+        'api-versions': { type: 'string', multiple: true },
         namespace: { type: 'string' },
         param: { type: 'string', multiple: true },
         output: { type: 'string', short: 'o' },
@@ -82,6 +89,7 @@ export async function renderFastPath(argv: readonly string[], resolver: Resolver
       output,
       ...(v.cluster === undefined ? {} : { cluster: v.cluster }),
       ...(v['kube-version'] === undefined ? {} : { 'kube-version': v['kube-version'] }),
+      ...(v['api-versions'] === undefined ? {} : { 'api-versions': v['api-versions'] }),
       ...(v.namespace === undefined ? {} : { namespace: v.namespace }),
       ...(v.param === undefined ? {} : { param: v.param }),
       ...(v.strict === undefined ? {} : { strict: v.strict }),
@@ -107,7 +115,7 @@ type Writer = (fd: 1 | 2, text: string) => Promise<void>;
 type Resolver = (spec: import('../../spec/types.js').ModelDeployment) => Promise<{ uri: string; digest: string; size?: number }>;
 
 async function runRender(args: RenderArgs, resolver: Resolver = resolvePin, write: Writer = writeFd): Promise<void> {
-  const [{ settingsFromArgoEnv, settingsFromStrings }, { parseKubeVersion, DEFAULT_KUBE_VERSION }, { ModelpinError, formatError }] = await Promise.all([
+  const [{ settingsFromArgoEnv, settingsFromStrings, parseApiVersions }, { parseKubeVersion, DEFAULT_KUBE_VERSION }, { ModelpinError, formatError }] = await Promise.all([
     import('../../../plugin/argocd-env.js'),
     import('../../render/kube-version.js'),
     import('../../errors.js'),
@@ -136,12 +144,14 @@ async function runRender(args: RenderArgs, resolver: Resolver = resolvePin, writ
   const namespace = argo.namespace ?? fromFlags.namespace;
   const kubeVersion =
     argo.kubeVersion ?? (args['kube-version'] !== undefined ? parseKubeVersion(args['kube-version'], '--kube-version') : DEFAULT_KUBE_VERSION);
+  const apiVersions = argo.apiVersions ?? (args['api-versions'] === undefined ? undefined : args['api-versions'].flatMap(parseApiVersions));
 
   const [{ readSpecFile }, { renderText }] = await Promise.all([import('../spec-file.js'), import('../../render/pipeline.js')]);
   const { file, text } = await readSpecFile(args.path);
   const result = await renderText(text, {
     file,
     kubeVersion,
+    ...(apiVersions === undefined ? {} : { apiVersions }),
     ...(cluster === undefined ? {} : { cluster }),
     ...(namespace === undefined ? {} : { namespace }),
     ...(argo.appName === undefined ? {} : { appName: argo.appName }),

@@ -27,6 +27,15 @@ describe('settingsFromArgoEnv', () => {
     expect(s).toEqual({ cluster: 'prod-eu', strict: true, resolve: false, kubeVersion: { major: 1, minor: 30 }, appName: 'fraud', namespace: 'fraud' });
   });
 
+  it('reads KUBE_API_VERSIONS as a list, ignoring empty entries', () => {
+    expect(settingsFromArgoEnv({ KUBE_API_VERSIONS: 'v1, apps/v1,,monitoring.coreos.com/v1/PodMonitor,' }).apiVersions).toEqual([
+      'v1',
+      'apps/v1',
+      'monitoring.coreos.com/v1/PodMonitor',
+    ]);
+    expect(settingsFromArgoEnv({ KUBE_API_VERSIONS: ' ' }).apiVersions).toBeUndefined();
+  });
+
   it('parameters win over ARGOCD_ENV_*, which wins over ARGOCD_APP_NAMESPACE', () => {
     const s = settingsFromArgoEnv({
       ARGOCD_APP_PARAMETERS: '[{"name":"cluster","string":"a"}]',

@@ -190,6 +190,19 @@ describe.each(['bundle', 'plugin image'])('argocd-cmp-server contract (built CLI
     expect(podSpec(old).containers.map((c: { name: string }) => c.name)).toEqual(['modelpin', 'app']);
   });
 
+  it('KUBE_API_VERSIONS decides the PodMonitor of a canary with analysis', () => {
+    const kinds = (r: Run) => objects(r.stdout).map((o) => o.kind);
+    const operator = generate('fraud-detector', {
+      ARGOCD_ENV_cluster: 'prod-eu',
+      KUBE_API_VERSIONS: 'v1,apps/v1,argoproj.io/v1alpha1,argoproj.io/v1alpha1/Rollout,monitoring.coreos.com/v1,monitoring.coreos.com/v1/PodMonitor',
+    });
+    const plain = generate('fraud-detector', { ARGOCD_ENV_cluster: 'prod-eu' });
+    expect(operator.status, operator.stderr).toBe(0);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(kinds(operator)).toEqual(['ServiceAccount', 'Service', 'PodDisruptionBudget', 'PodMonitor', 'AnalysisTemplate', 'Rollout']);
+    expect(kinds(plain)).toEqual(['ServiceAccount', 'Service', 'PodDisruptionBudget', 'AnalysisTemplate', 'Rollout']);
+  });
+
   it('is byte-identical across commits that do not touch the spec', () => {
     const a = generate('fraud-detector', { ARGOCD_ENV_cluster: 'prod-eu' });
     const b = generate('fraud-detector', {
