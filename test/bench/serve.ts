@@ -4,6 +4,8 @@
 //   (3) modelpin /infer throughput, p50, p99 at concurrency 1/16/64, batching on and off
 //   (4) the same load against KServe's Python model server (kserve.Model + onnxruntime, V2 REST)
 //   (5) time to ready (cold and warm cache) and RSS
+//   (6) time to ready for the largest single-file model of the real-world corpus (MODELPIN_CORPUS_DIR):
+//       cold, warm, and warm with the optimized-model cache (first start saves, second loads)
 // The load generator is wrk (one thread, a Lua script for the POST body), sharing the machine's
 // cores with the server: set BENCH_PIN=1 to pin the server to CPU 0 and wrk to CPU 1.
 //
@@ -228,6 +230,56 @@ async function kserve(): Promise<{ url: string; stop: () => void } | undefined> 
   return { url: `http://127.0.0.1:${port}/v2/models/fraud-detector/infer`, stop: () => c.kill() };
 }
 
+// --- (6) the largest corpus model ----------------------------------------------------------------
+async function corpusReady(): Promise<void> {
+  const dir = process.env.MODELPIN_CORPUS_DIR;
+  if (!dir || !existsSync(join(dir, 'corpus.json'))) {
+    console.log('(6) corpus: skipped (set MODELPIN_CORPUS_DIR; `bash .ci/run` builds it)');
+    return;
+  }
+  const manifest = JSON.parse(readFileSync(join(dir, 'corpus.json'), 'utf8')) as { models: { id: string; file: string; format: string; digest: string; samples: string[] }[] };
+  const onnx = manifest.models.filter((m) => m.format === 'onnx').map((m) => ({ ...m, bytes: readFileSync(join(dir, m.file)).length }));
+  const m = onnx.sort((a, b) => b.bytes - a.bytes)[0]!;
+  const warmup = join(work, 'corpus-warmup.json');
+  writeFileSync(warmup, `[${m.samples.map((f) => readFileSync(join(dir, f), 'utf8')).join(',')}]`);
+  const cacheDir = join(work, 'cache-corpus');
+  const start = async (extra: string[]) => {
+    const port = await freePort();
+    const t0 = performance.now();
+    const c = spawn(process.execPath, [CLI, 'serve', '--uri', pathToFileURL(join(dir, m.file)).href, '--digest', m.digest, '--name', 'm', '--port', String(port), '--host', '127.0.0.1', '--cache-dir', cacheDir, '--warmup-file', warmup, ...extra], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.push(c);
+    const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      let buf = '';
+      c.stderr!.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        for (const l of buf.split('\n')) {
+          try {
+            const j = JSON.parse(l) as Record<string, unknown>;
+            if (j.msg === 'ready') resolve(j);
+          } catch {
+            /* partial line */
+          }
+        }
+      });
+      c.on('exit', (code) => reject(new Error(`serve exited ${code}: ${buf.slice(-2000)}`)));
+    });
+    const wall = performance.now() - t0;
+    await new Promise<void>((r) => {
+      c.once('exit', () => r());
+      c.kill('SIGTERM');
+    });
+    return `${wall.toFixed(0)} ms from spawn (in-process ${String(line.readyMs)} ms: fetch ${String(line.fetchMs)}, session ${String(line.sessionCreateMs)} from the ${String(line.sessionFrom)}, warm-up ${String(line.warmupMs)})`;
+  };
+  rmSync(cacheDir, { recursive: true, force: true });
+  console.log(`(6) largest single-file corpus model: ${m.id} (${(m.bytes / 1024 / 1024).toFixed(1)} MB), warm-up with its ${m.samples.length} samples`);
+  console.log(`    cold cache:                              ${await start([])}`);
+  console.log(`    warm cache:                              ${await start([])}`);
+  console.log(`    warm, optimized-model cache, 1st start:  ${await start(['--optimized-model-cache'])}`);
+  console.log(`    warm, optimized-model cache, 2nd start:  ${await start(['--optimized-model-cache'])}`);
+}
+
 // --- run -------------------------------------------------------------------------------------
 const fmt = (p: Point) => `${p.rps.toFixed(0).padStart(7)} req/s  p50 ${p.p50ms.toFixed(2).padStart(6)} ms  p99 ${p.p99ms.toFixed(2).padStart(6)} ms${p.errors ? `  (${p.errors} errors)` : ''}`;
 
@@ -242,14 +294,17 @@ async function main(): Promise<void> {
   const bare = await bareServer();
   const batchingSrv = await modelpin(['--max-batch-size', '32'], join(work, 'cache-load'));
   const unbatchedSrv = await modelpin(['--max-batch-size', '1'], join(work, 'cache-load'));
+  // Two inference workers (Triton's instance count 2): what a machine with more cores gains.
+  const twoWorkersSrv = await modelpin(['--max-batch-size', '32', '--workers', '2'], join(work, 'cache-load'));
   const bSrv = CLI_B ? await modelpin(['--max-batch-size', '32'], join(work, 'cache-load-b'), CLI_B) : undefined;
   const targets: [string, string][] = [
     ['ceiling', bare.url],
     ['batching', batchingSrv.url],
     ['unbatched', unbatchedSrv.url],
+    ['batching-2w', twoWorkersSrv.url],
     ...(bSrv ? ([['batching-B', bSrv.url]] as [string, string][]) : []),
   ];
-  const res: Record<string, Record<number, Point>> = { ceiling: {}, batching: {}, unbatched: {}, 'batching-B': {} };
+  const res: Record<string, Record<number, Point>> = { ceiling: {}, batching: {}, unbatched: {}, 'batching-2w': {}, 'batching-B': {} };
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of [1, 16, 64]) {
       // Rotate the order each round: whichever server is measured first after a pause ran
@@ -272,8 +327,9 @@ async function main(): Promise<void> {
   for (const [mode, s] of [
     ['batching', batchingSrv],
     ['unbatched', unbatchedSrv],
+    ['batching-2w', twoWorkersSrv],
   ] as const) {
-    for (const c of [1, 16, 64]) console.log(`(3) modelpin ${mode.padEnd(9)} c=${String(c).padEnd(2)}:          ${fmt(res[mode]![c]!)}`);
+    for (const c of [1, 16, 64]) console.log(`(3) modelpin ${mode.padEnd(11)} c=${String(c).padEnd(2)}:        ${fmt(res[mode]![c]!)}`);
     const rows = await metric(s.base, 'modelpin_infer_batch_size_sum');
     const runs = await metric(s.base, 'modelpin_infer_batch_size_count');
     console.log(`    average rows per ONNX Runtime run: ${(rows / runs).toFixed(2)}`);
@@ -313,6 +369,7 @@ async function main(): Promise<void> {
     `    ready, warm cache: ${warm.readyWallMs.toFixed(0)} ms from spawn (${String(warmLog.readyMs)} ms in-process: fetch ${String(warmLog.fetchMs)}, session ${String(warmLog.sessionCreateMs)}, warm-up ${String(warmLog.warmupMs)})`,
   );
   console.log(`    RSS after load: ${(rss / 1024 / 1024).toFixed(0)} MiB`);
+  await corpusReady();
 
   // Targets, as ratios against baselines measured above.
   const min12 = Math.min(inproc, ceiling[64]!.rps);
@@ -329,6 +386,7 @@ async function main(): Promise<void> {
       `${String(warmLog.readyMs)} ms vs ${String(warmLog.sessionCreateMs)} + 200 ms`,
     ],
   ];
+  console.log(`\n(3) two workers vs one at c=64: ${(res['batching-2w']![64]!.rps / res.batching![64]!.rps).toFixed(2)} × (this machine has ${(await import('node:os')).cpus().length} cores, shared with wrk)`);
   console.log('\ntargets:');
   for (const [what, ok, detail] of checks) console.log(`  ${ok ? 'MET ' : 'MISS'}  ${what}: ${detail}`);
 }
