@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const name = process.argv[2];
 const src = name && join(root, 'test/bench', `${name}.ts`);
 if (!src || !existsSync(src)) {
-  console.error('usage: npm run bench -- <render|fetch|serve>');
+  console.error('usage: npm run bench -- <render|fetch|serve|hardening>');
   process.exit(2);
 }
 if (!existsSync(join(root, 'dist/modelpin.js'))) {
