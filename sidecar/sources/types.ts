@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 
 /** Everything a source may need from the outside world; passed in, never read from globals. */
 export interface SourceContext {
-  /** A mounted Secret directory (one file per key), see COMMON.md "Credentials directory". */
+  /** A mounted Secret directory (one file per key; the README's "Sources and credentials" lists the keys). */
   credentialsDir?: string;
   /** Extra PEM CA bundle trusted for HTTPS in addition to the system roots. */
   caFile?: string;

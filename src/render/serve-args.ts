@@ -1,4 +1,4 @@
-// The sidecar's command line, exactly as COMMON.md's contract says `modelpin serve` accepts it.
+// The sidecar's command line: the `modelpin serve` flags of sidecar/config.ts that the spec sets.
 // Flags appear only when the spec sets them, so the defaults live in one place (the sidecar) and
 // an unrelated default change there does not restart every pod.
 import type { ModelDeployment } from '../spec/types.js';
