@@ -41,6 +41,14 @@ function hasAwsKeyId(s: string): boolean {
   return (s.includes('AKIA') || s.includes('ASIA')) && AWS_KEY_ID_RE.test(s);
 }
 
+// user:password@ (or a token@) anywhere in a longer text, such as an error message.
+const USERINFO_ANYWHERE_RE = /[a-z][a-z0-9+.-]*:\/\/[^/?#\s@]+@/i;
+
+/** Text that carries a credential wherever it appears in it: an AWS access key id, or userinfo in a URI. */
+export function containsCredential(s: string): boolean {
+  return hasAwsKeyId(s) || (s.includes('@') && s.includes('://') && USERINFO_ANYWHERE_RE.test(s));
+}
+
 // Every secret-looking name holds one of these in its letters and digits, lowercased (each of
 // SECRET_WORDS does, and so do the *key suffixes below).
 const SECRET_FRAGMENTS = ['pass', 'secret', 'token', 'key', 'credential'];
