@@ -138,7 +138,7 @@ async function runRender(args: RenderArgs, resolver: Resolver = resolvePin, writ
     argo.kubeVersion ?? (args['kube-version'] !== undefined ? parseKubeVersion(args['kube-version'], '--kube-version') : DEFAULT_KUBE_VERSION);
 
   const [{ readSpecFile }, { renderText }] = await Promise.all([import('../spec-file.js'), import('../../render/pipeline.js')]);
-  const { file, text } = await readSpecFile(args.path);
+  const { file, text } = await readSpecFile(args.path, argo.sourcePath === undefined ? {} : { sourcePath: argo.sourcePath });
   const result = await renderText(text, {
     file,
     kubeVersion,

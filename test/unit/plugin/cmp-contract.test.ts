@@ -226,8 +226,11 @@ describe.each(['bundle', 'plugin image'])('argocd-cmp-server contract (built CLI
     expect(r.stderr).toContain('modelpin.yaml:5:1'); // where the yaml library notices the missing "]"
   });
 
-  it('fails when the app path has no modelpin.yaml', () => {
-    expectUserError(generate('empty'), 'MODELPIN_E_SPEC_NOT_FOUND');
+  it('fails when the app path has no modelpin.yaml, naming that path in the repository (what the UI shows)', () => {
+    const r = generate('empty');
+    expectUserError(r, 'MODELPIN_E_SPEC_NOT_FOUND');
+    expect(r.stderr).toContain('modelpin: apps/empty: MODELPIN_E_SPEC_NOT_FOUND: the Application\'s source path "apps/empty" has no modelpin.yaml');
+    expect(r.stderr).not.toContain('directory .');
   });
 
   it('fails on an unknown cluster', () => {
