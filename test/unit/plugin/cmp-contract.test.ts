@@ -157,9 +157,12 @@ describe.each(['bundle', 'plugin image'])('argocd-cmp-server contract (built CLI
       expect(o.metadata.namespace).toBe('fraud'); // ARGOCD_APP_NAMESPACE
       expect(o.metadata.labels!['app.kubernetes.io/part-of']).toBe('fraud-detector-prod-eu'); // "apps_" prefix dropped
     }
-    // The example's sidecar image is a tag: a warning on stderr, never on stdout.
+    // The example's sidecar image is a tag: a warning on stderr, which Argo CD shows only for a
+    // failed command, so it also rides on the Rollout (not its pod template), where the UI shows it.
     expect(r.stderr).toContain('MODELPIN_E_IMAGE_UNPINNED');
-    expect(r.stdout).not.toContain('warning');
+    expect((rollout.metadata as Any).annotations['modelpin.dev/warnings']).toMatch(/^MODELPIN_E_IMAGE_UNPINNED at spec\.serving\.image: /);
+    expect(JSON.stringify(rollout.spec!.template)).not.toContain('modelpin.dev/warnings');
+    expect(r.stdout).not.toContain('warning:');
     // The git revision enters nothing.
     expect(r.stdout).not.toMatch(/0a1b2c3/);
   });
