@@ -1,8 +1,11 @@
 // Artifact URIs: where a model's bytes live. Pure parsing; fetching is the sidecar's job.
-//   file:///abs/path, /abs/path, ./rel/path      local file (plain paths only outside a spec)
+//   file:///abs/path, /abs/path, ./rel/path      local file (plain paths only outside a spec;
+//                                                 resolveLocalUri makes relative ones absolute)
 //   https://host/path, http://host/path           HTTP(S)
 //   s3://bucket/key[?versionId=...]               S3 or S3-compatible (MinIO)
 //   models:/name/<version>, models:/name@alias, models:/name/latest   MLflow model registry
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ModelpinError, type Location } from './errors.js';
 
 export type ArtifactRef =
@@ -23,9 +26,30 @@ function bad(uri: string, why: string, hint: string, where: Location): ModelpinE
   return new ModelpinError('MODELPIN_E_SPEC_URI', `invalid artifact URI "${uri}": ${why}`, { hint, location: where });
 }
 
+// A URI starts with a scheme; anything else is a local path.
+const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/** A local path written without a scheme: /abs/model.onnx, ./model.onnx, model.onnx, models/m.onnx. */
+export function isPlainPath(uri: string): boolean {
+  const s = uri.trim();
+  return s !== '' && !SCHEME_RE.test(s);
+}
+
+/**
+ * For commands run where the user is (fetch, serve, lock --uri): a plain path, relative ones
+ * included, becomes the file:// URI of that file, resolved against `cwd`; anything else is
+ * returned as given. A spec never goes through here: the pod does not share the user's working
+ * directory, so a spec refuses relative paths (src/spec/checks.ts).
+ */
+export function resolveLocalUri(uri: string, cwd: string): string {
+  return isPlainPath(uri) ? pathToFileURL(resolve(cwd, uri.trim())).href : uri;
+}
+
 export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef {
   const s = uri.trim();
   if (s === '') throw bad(uri, 'it is empty', 'set it to s3://bucket/key, https://..., file:///path or models:/name/<version>', where);
+  // new URL('file:model.onnx') silently means /model.onnx.
+  if (/^file:(?!\/\/)/i.test(s)) throw bad(uri, 'a file URI is absolute: file:///path (three slashes)', 'write file:///absolute/path, or the plain path without file:', where);
 
   if (s.startsWith('/') || s.startsWith('./') || s.startsWith('../')) return Object.freeze({ scheme: 'file', path: s });
 

@@ -1,7 +1,7 @@
 // Rules the JSON Schema cannot state well: URIs, label keys, ordering, cross-field constraints,
 // pinning. They run on the defaulted value after the structural check and tolerate wrong types
 // there (ajv has already reported those), so a spec with many problems reports them all.
-import { parseArtifactUri } from '../artifact-uri.js';
+import { isPlainPath, parseArtifactUri } from '../artifact-uri.js';
 import { ModelpinError, type ErrorCode, type Problem } from '../errors.js';
 import type { Locator } from './locate.js';
 import { isPlainObject } from './merge.js';
@@ -178,7 +178,7 @@ type Report = (code: ErrorCode, path: PathSeg[], message: string, hint?: string)
 /** Parse an artifact URI the way a spec allows it; returns its scheme when it parses. */
 function checkArtifactUri(uri: string, path: PathSeg[], report: Report): string | undefined {
   const s = uri.trim();
-  if (s.startsWith('/') || s.startsWith('./') || s.startsWith('../')) {
+  if (isPlainPath(s)) {
     report('MODELPIN_E_SPEC_URI', path, `${JSON.stringify(s)} is a plain path; in a spec, local files are absolute file URIs`, s.startsWith('/') ? `write file://${s}` : 'write file:///absolute/path/to/model.onnx (the sidecar does not know your working directory)');
     return undefined;
   }
