@@ -22,8 +22,8 @@ export type MlflowRef =
 // S3 bucket naming rules (3-63 chars, lowercase, digits, dots, hyphens).
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-function bad(uri: string, why: string, hint: string, where: Location): ModelpinError {
-  return new ModelpinError('MODELPIN_E_SPEC_URI', `invalid artifact URI "${uri}": ${why}`, { hint, location: where });
+function bad(uri: string, why: string, hint: string, where: Location, shown = redactBeforeAt(uri)): ModelpinError {
+  return new ModelpinError('MODELPIN_E_SPEC_URI', `invalid artifact URI "${shown}": ${why}`, { hint, location: where });
 }
 
 // A URI starts with a scheme; anything else is a local path.
@@ -59,7 +59,12 @@ export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef
   try {
     u = new URL(s);
   } catch {
-    throw bad(uri, 'it is not a URI', 'use s3://bucket/key, https://host/path, file:///abs/path or models:/name/<version>', where);
+    // Not a URI at all: repeat only its scheme (a mangled user:token@ is no longer recognisable as one).
+    throw bad(uri, 'it is not a URI', 'use s3://bucket/key, https://host/path, file:///abs/path or models:/name/<version>', where, `${SCHEME_RE.exec(s)?.[0] ?? ''}…`);
+  }
+  // The URL parser forgives https:host/path and https:./x (host "."); a spec should not rely on that.
+  if ((u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 's3:') && !/^[a-z0-9+.-]+:\/\/[^/]/i.test(s)) {
+    throw bad(uri, `expected ${u.protocol}//<host>/<path>`, `write it as ${u.protocol}//${u.protocol === 's3:' ? '<bucket>/<key>' : '<host>/<path>'}`, where);
   }
   if (u.username !== '' || u.password !== '') {
     throw new ModelpinError('MODELPIN_E_SPEC_INLINE_CREDENTIAL', `artifact URI "${redactUserInfo(s)}" carries credentials in its user part`, {
@@ -70,14 +75,14 @@ export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef
   switch (u.protocol) {
     case 'file:':
       if (u.host !== '') throw bad(uri, `file URIs take no host ("${u.host}")`, 'write file:///absolute/path (three slashes)', where);
-      return Object.freeze({ scheme: 'file', path: decodeURIComponent(u.pathname) });
+      return Object.freeze({ scheme: 'file', path: decodePath(uri, u.pathname, where) });
     case 'http:':
     case 'https:':
       if (u.hash !== '') throw bad(uri, 'it has a #fragment', 'remove the fragment', where);
       return Object.freeze({ scheme: u.protocol === 'https:' ? 'https' : 'http', url: u.toString() });
     case 's3:': {
       const bucket = u.host;
-      const key = decodeURIComponent(u.pathname.replace(/^\//, ''));
+      const key = decodePath(uri, u.pathname.replace(/^\//, ''), where);
       if (!BUCKET_RE.test(bucket)) throw bad(uri, `"${bucket}" is not a valid S3 bucket name`, 'use s3://<bucket>/<key> with a lowercase bucket name', where);
       if (key === '' || key.endsWith('/')) throw bad(uri, 'it names no object key', 'point at one object, e.g. s3://bucket/models/fraud/7/model.onnx', where);
       // Most URIs have no query; URLSearchParams is built on first access (a cost in every render).
@@ -90,6 +95,15 @@ export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef
     }
     default:
       throw bad(uri, `unsupported scheme "${u.protocol.replace(/:$/, '')}"`, 'use one of s3://, https://, http://, file:// or models:/', where);
+  }
+}
+
+/** decodeURIComponent, with a malformed %-escape (`fr%ud`) as a user error instead of a URIError. */
+function decodePath(uri: string, encoded: string, where: Location): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw bad(uri, 'it has a "%" that is not a %-escape (% followed by two hex digits)', 'write a literal "%" as %25', where);
   }
 }
 
@@ -131,6 +145,14 @@ export function isImmutableRef(ref: ArtifactRef): boolean {
   if (ref.scheme === 's3') return ref.versionId !== undefined;
   if (ref.scheme === 'models') return ref.kind === 'version';
   return false;
+}
+
+/**
+ * For error messages: whatever sits before an "@" after the scheme may be a credential, even when
+ * a stray # or ? keeps the URL parser (and so the credential check) from calling it userinfo.
+ */
+export function redactBeforeAt(uri: string): string {
+  return uri.includes('@') ? uri.replace(/^([a-z][a-z0-9+.-]*:(?:\/\/)?)?[^@]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`) : uri;
 }
 
 /** For logs: never print user:password@ even from a rejected URI. */
