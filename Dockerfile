@@ -8,7 +8,7 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-# .npmrc sets onnxruntime-node-install=skip: its postinstall would download CUDA libraries.
+# .npmrc sets ignore-scripts=true: onnxruntime-node's postinstall would download CUDA libraries.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
