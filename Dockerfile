@@ -47,6 +47,9 @@ ENTRYPOINT ["modelpin"]
 FROM ${NODE_IMAGE} AS sidecar
 COPY --from=build /src/dist /opt/modelpin/dist
 COPY --from=ort /opt/modelpin/node_modules /opt/modelpin/node_modules
+# The example's model (77 KB), where the example's `local` overlay names it: a kind or minikube
+# cluster runs the bundled example with no object store and no credentials.
+COPY plugin/examples/fraud-detector/model.onnx /opt/modelpin/examples/fraud-detector/model.onnx
 RUN ln -s /opt/modelpin/dist/modelpin.js /usr/local/bin/modelpin \
  && mkdir -p /var/cache/modelpin && chown 65532:65532 /var/cache/modelpin
 USER 65532:65532
