@@ -71,3 +71,16 @@ describe('a relative path as the artifact URI of a local command (the README: "o
     expect(r.stderr).toContain('relative.yaml:7:10 (spec.model.uri): MODELPIN_E_SPEC_URI: "models/fraud.onnx" is a plain path; in a spec, local files are absolute file URIs');
   });
 });
+
+describe('render under Argo CD without a spec, through the yargs CLI (flags the fast path hands over)', () => {
+  it('names the Application source path, as the fast path does', () => {
+    const dir = join(work, 'no-spec');
+    mkdirSync(dir);
+    const r = spawnSync(process.execPath, [cli, 'render', '--no-strict'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ARGOCD_APP_SOURCE_PATH: 'apps/fraud' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      'modelpin: apps/fraud: MODELPIN_E_SPEC_NOT_FOUND: the Application\'s source path "apps/fraud" has no modelpin.yaml or modelpin.yml (ARGOCD_APP_SOURCE_PATH)\n' +
+        "  fix: commit modelpin.yaml to apps/fraud/ at the Application's target revision, or set the Application's spec.source.path to the directory that holds it\n",
+    );
+  });
+});
