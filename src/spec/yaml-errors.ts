@@ -64,7 +64,7 @@ function overIndentedLine(text: string, offset: number): { line: number; col: nu
   for (let i = at.line; i < lines.length; i++) {
     const l = lines[i]!;
     const trimmed = l.trimStart();
-    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    if (trimmed.trim() === '' || trimmed.startsWith('#')) continue;
     const col = l.length - trimmed.length + 1;
     return col > keyCol ? { line: i + 1, col, keyLine: at.line, keyCol } : undefined;
   }
