@@ -8,7 +8,7 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
-# .npmrc sets onnxruntime-node-install=skip: its postinstall would download CUDA libraries.
+# .npmrc sets ignore-scripts=true: onnxruntime-node's postinstall would download CUDA libraries.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
@@ -47,6 +47,9 @@ ENTRYPOINT ["modelpin"]
 FROM ${NODE_IMAGE} AS sidecar
 COPY --from=build /src/dist /opt/modelpin/dist
 COPY --from=ort /opt/modelpin/node_modules /opt/modelpin/node_modules
+# The example's model (77 KB), where the example's `local` overlay names it: a kind or minikube
+# cluster runs the bundled example with no object store and no credentials.
+COPY plugin/examples/fraud-detector/model.onnx /opt/modelpin/examples/fraud-detector/model.onnx
 RUN ln -s /opt/modelpin/dist/modelpin.js /usr/local/bin/modelpin \
  && mkdir -p /var/cache/modelpin && chown 65532:65532 /var/cache/modelpin
 USER 65532:65532

@@ -6,6 +6,7 @@
 //   KUBE_VERSION           destination cluster version, e.g. 1.30.11
 //   KUBE_API_VERSIONS      APIs the destination serves, e.g. apps/v1,apps/v1/Deployment,... (decides the PodMonitor)
 //   ARGOCD_APP_NAME        "<name>" or "<appns>_<name>"; ARGOCD_APP_NAMESPACE destination namespace
+//   ARGOCD_APP_SOURCE_PATH the app's directory in the repository (only to name it in errors)
 // PARAM_* variables are ignored on purpose: their names can collide, the JSON cannot.
 // ARGOCD_APP_REVISION* are ignored on purpose: a commit must not change the output by itself.
 import { ModelpinError } from '../src/errors.js';
@@ -24,6 +25,8 @@ export interface RenderSettings {
   kubeVersion?: KubeVersion;
   apiVersions?: string[];
   appName?: string;
+  /** The Application's path in the repository (the command runs there), for error messages. */
+  sourcePath?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -44,6 +47,8 @@ export function settingsFromArgoEnv(env: Env): RenderSettings {
     out.apiVersions = parseApiVersions(env.KUBE_API_VERSIONS);
   }
   if (out.namespace === undefined && env.ARGOCD_APP_NAMESPACE) out.namespace = env.ARGOCD_APP_NAMESPACE;
+  // "" and "." both mean the repository root.
+  if (env.ARGOCD_APP_SOURCE_PATH !== undefined) out.sourcePath = env.ARGOCD_APP_SOURCE_PATH.trim() === '.' ? '' : env.ARGOCD_APP_SOURCE_PATH.trim();
   if (env.ARGOCD_APP_NAME) {
     // Apps outside Argo CD's own namespace are named "<appns>_<name>"; neither part may contain "_".
     const n = env.ARGOCD_APP_NAME;

@@ -4,6 +4,7 @@
 // configuration table is checked against it.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { resolveLocalUri } from '../src/artifact-uri.js';
 import { parseDigest } from '../src/digest.js';
 import { isModelpinError, ModelpinError, type Problem } from '../src/errors.js';
 import { quote } from '../src/quote.js';
@@ -143,7 +144,7 @@ type Raw = Record<string, unknown>;
  * wins over its variable. Every problem is reported at once, each naming the flag (or variable)
  * and quoting the value as given.
  */
-export function serveConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+export function serveConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): ServeConfig {
   const problems: Problem[] = [];
   const value = (f: FlagDef): { v: unknown; from: string } | undefined => {
     const given = flags[f.name];
@@ -189,10 +190,12 @@ export function serveConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env): S
   }
   if (problems.length > 0) throw ModelpinError.fromProblems(problems);
   const str = (k: string) => out[k] as string | undefined;
+  // A relative path works on the command line, as for `modelpin fetch` (a spec refuses it).
+  const local = (k: string) => (str(k) === undefined ? undefined : resolveLocalUri(str(k)!, cwd));
   const num = (k: string) => out[k] as number;
   const bool = (k: string) => out[k] as boolean;
   const cfg: ServeConfig = {
-    uri: str('uri')!,
+    uri: local('uri')!,
     digest: str('digest')!,
     format: str('format') as 'onnx' | 'tar',
     ...opt('entry', str('entry')),
@@ -200,7 +203,7 @@ export function serveConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env): S
     cacheDir: str('cache-dir') ?? defaultCacheDir(env),
     ...opt('credentialsDir', str('credentials-dir')),
     ...opt('caFile', str('ca-file')),
-    ...opt('signatureUri', str('signature-uri')),
+    ...opt('signatureUri', local('signature-uri')),
     ...opt('publicKey', str('public-key')),
     logLevel: str('log-level') as LogLevel,
     name: str('name')!,
@@ -225,7 +228,7 @@ export function serveConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env): S
     optimizedModelCache: bool('optimized-model-cache'),
     warmup: Object.freeze({
       ...opt('file', str('warmup-file')),
-      ...opt('uri', str('warmup-uri')),
+      ...opt('uri', local('warmup-uri')),
       ...opt('digest', str('warmup-digest')),
       auto: bool('warmup-auto'),
     }),

@@ -1,10 +1,13 @@
 // Artifact URIs: where a model's bytes live. Pure parsing; fetching is the sidecar's job.
-//   file:///abs/path, /abs/path, ./rel/path      local file (plain paths only outside a spec)
+//   file:///abs/path, /abs/path, ./rel/path      local file (plain paths only outside a spec;
+//                                                 resolveLocalUri makes relative ones absolute)
 //   https://host/path, http://host/path           HTTP(S)
 //   s3://bucket/key[?versionId=...]               S3 or S3-compatible (MinIO)
 //   models:/name/<version>, models:/name@alias, models:/name/latest   MLflow model registry
 //   oci://registry[:port]/repository@sha256:<manifest digest>[?title=…|?mediaType=…]   one layer of
 //     an OCI manifest (ORAS artifacts); oci://registry/repository:tag names a moving tag (lock pins it)
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ModelpinError, type Location } from './errors.js';
 
 export type ArtifactRef =
@@ -39,13 +42,34 @@ export type MlflowRef =
 // S3 bucket naming rules (3-63 chars, lowercase, digits, dots, hyphens).
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-function bad(uri: string, why: string, hint: string, where: Location): ModelpinError {
-  return new ModelpinError('MODELPIN_E_SPEC_URI', `invalid artifact URI "${uri}": ${why}`, { hint, location: where });
+function bad(uri: string, why: string, hint: string, where: Location, shown = redactBeforeAt(uri)): ModelpinError {
+  return new ModelpinError('MODELPIN_E_SPEC_URI', `invalid artifact URI "${shown}": ${why}`, { hint, location: where });
+}
+
+// A URI starts with a scheme; anything else is a local path.
+const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/** A local path written without a scheme: /abs/model.onnx, ./model.onnx, model.onnx, models/m.onnx. */
+export function isPlainPath(uri: string): boolean {
+  const s = uri.trim();
+  return s !== '' && !SCHEME_RE.test(s);
+}
+
+/**
+ * For commands run where the user is (fetch, serve, lock --uri): a plain path, relative ones
+ * included, becomes the file:// URI of that file, resolved against `cwd`; anything else is
+ * returned as given. A spec never goes through here: the pod does not share the user's working
+ * directory, so a spec refuses relative paths (src/spec/checks.ts).
+ */
+export function resolveLocalUri(uri: string, cwd: string): string {
+  return isPlainPath(uri) ? pathToFileURL(resolve(cwd, uri.trim())).href : uri;
 }
 
 export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef {
   const s = uri.trim();
   if (s === '') throw bad(uri, 'it is empty', 'set it to s3://bucket/key, https://..., file:///path or models:/name/<version>', where);
+  // new URL('file:model.onnx') silently means /model.onnx.
+  if (/^file:(?!\/\/)/i.test(s)) throw bad(uri, 'a file URI is absolute: file:///path (three slashes)', 'write file:///absolute/path, or the plain path without file:', where);
 
   if (s.startsWith('/') || s.startsWith('./') || s.startsWith('../')) return Object.freeze({ scheme: 'file', path: s });
 
@@ -56,7 +80,12 @@ export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef
   try {
     u = new URL(s);
   } catch {
-    throw bad(uri, 'it is not a URI', 'use s3://bucket/key, https://host/path, file:///abs/path or models:/name/<version>', where);
+    // Not a URI at all: repeat only its scheme (a mangled user:token@ is no longer recognisable as one).
+    throw bad(uri, 'it is not a URI', 'use s3://bucket/key, https://host/path, file:///abs/path or models:/name/<version>', where, `${SCHEME_RE.exec(s)?.[0] ?? ''}…`);
+  }
+  // The URL parser forgives https:host/path and https:./x (host "."); a spec should not rely on that.
+  if ((u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 's3:') && !/^[a-z0-9+.-]+:\/\/[^/]/i.test(s)) {
+    throw bad(uri, `expected ${u.protocol}//<host>/<path>`, `write it as ${u.protocol}//${u.protocol === 's3:' ? '<bucket>/<key>' : '<host>/<path>'}`, where);
   }
   if (u.username !== '' || u.password !== '') {
     throw new ModelpinError('MODELPIN_E_SPEC_INLINE_CREDENTIAL', `artifact URI "${redactUserInfo(s)}" carries credentials in its user part`, {
@@ -67,14 +96,14 @@ export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef
   switch (u.protocol) {
     case 'file:':
       if (u.host !== '') throw bad(uri, `file URIs take no host ("${u.host}")`, 'write file:///absolute/path (three slashes)', where);
-      return Object.freeze({ scheme: 'file', path: decodeURIComponent(u.pathname) });
+      return Object.freeze({ scheme: 'file', path: decodePath(uri, u.pathname, where) });
     case 'http:':
     case 'https:':
       if (u.hash !== '') throw bad(uri, 'it has a #fragment', 'remove the fragment', where);
       return Object.freeze({ scheme: u.protocol === 'https:' ? 'https' : 'http', url: u.toString() });
     case 's3:': {
       const bucket = u.host;
-      const key = decodeURIComponent(u.pathname.replace(/^\//, ''));
+      const key = decodePath(uri, u.pathname.replace(/^\//, ''), where);
       if (!BUCKET_RE.test(bucket)) throw bad(uri, `"${bucket}" is not a valid S3 bucket name`, 'use s3://<bucket>/<key> with a lowercase bucket name', where);
       if (key === '' || key.endsWith('/')) throw bad(uri, 'it names no object key', 'point at one object, e.g. s3://bucket/models/fraud/7/model.onnx', where);
       // Most URIs have no query; URLSearchParams is built on first access (a cost in every render).
@@ -87,6 +116,15 @@ export function parseArtifactUri(uri: string, where: Location = {}): ArtifactRef
     }
     default:
       throw bad(uri, `unsupported scheme "${u.protocol.replace(/:$/, '')}"`, 'use one of s3://, https://, http://, file://, models:/ or oci://', where);
+  }
+}
+
+/** decodeURIComponent, with a malformed %-escape (`fr%ud`) as a user error instead of a URIError. */
+function decodePath(uri: string, encoded: string, where: Location): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw bad(uri, 'it has a "%" that is not a %-escape (% followed by two hex digits)', 'write a literal "%" as %25', where);
   }
 }
 
@@ -229,6 +267,14 @@ export function isImmutableRef(ref: ArtifactRef): boolean {
   if (ref.scheme === 'models') return ref.kind === 'version';
   if (ref.scheme === 'oci') return ref.digest !== undefined;
   return false;
+}
+
+/**
+ * For error messages: whatever sits before an "@" after the scheme may be a credential, even when
+ * a stray # or ? keeps the URL parser (and so the credential check) from calling it userinfo.
+ */
+export function redactBeforeAt(uri: string): string {
+  return uri.includes('@') ? uri.replace(/^([a-z][a-z0-9+.-]*:(?:\/\/)?)?[^@]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`) : uri;
 }
 
 /** For logs: never print user:password@ even from a rejected URI. */

@@ -2,8 +2,8 @@
 // "local" cluster exactly as Argo CD would, take the sidecar container's arguments and environment
 // from the rendered Deployment, run `modelpin serve` with them on this machine, and send one
 // Open Inference Protocol (KServe V2) request. Only two things differ from the pod: the model path
-// (the overlay names where a pod would mount it; here it is this checkout's copy) and the port and
-// cache directory (any free port, a temp dir).
+// (the overlay names the copy inside the sidecar image; here it is this checkout's) and the port
+// and cache directory (any free port, a temp dir).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -6,6 +6,7 @@ import { parseSpec } from '../spec/parse.js';
 import type { ModelDeployment } from '../spec/types.js';
 import { render } from './render.js';
 import { serialize, type OutputFormat } from './serialize.js';
+import { annotateWarnings } from './warnings.js';
 import type { KubeVersion } from './types.js';
 
 export interface PipelineOptions {
@@ -70,5 +71,5 @@ export async function renderText(text: string, opts: PipelineOptions): Promise<P
   if (warnings.length > 0 && opts.strict) {
     throw ModelpinError.fromProblems(warnings.map((w) => ({ ...w, message: `${w.message} (an error because strict is set)` })));
   }
-  return { output: serialize(result.objects, opts.format ?? 'yaml'), warnings };
+  return { output: serialize(annotateWarnings(result.objects, warnings), opts.format ?? 'yaml'), warnings };
 }

@@ -1,9 +1,10 @@
 // Rules the JSON Schema cannot state well: URIs, label keys, ordering, cross-field constraints,
 // pinning. They run on the defaulted value after the structural check and tolerate wrong types
 // there (ajv has already reported those), so a spec with many problems reports them all.
-import { parseArtifactUri } from '../artifact-uri.js';
+import { isPlainPath, parseArtifactUri, redactBeforeAt } from '../artifact-uri.js';
 import { ModelpinError, type ErrorCode, type Problem } from '../errors.js';
 import type { Locator } from './locate.js';
+import { quoteKey } from './credentials.js';
 import { isPlainObject } from './merge.js';
 import { analysisTiming, DEFAULT_FAILURE_LIMIT, DEFAULT_INTERVAL, DEFAULT_SCRAPE_INTERVAL, formatDuration } from './canary-timing.js';
 import { durationSeconds, IMAGE_PINNED, labelValueProblem, qualifiedNameProblem } from './patterns.js';
@@ -46,10 +47,10 @@ export function checkSemantics(doc: unknown, loc: Locator, opts: CheckOptions): 
     if (!m) continue;
     for (const [k, v] of Object.entries(m)) {
       const kp = qualifiedNameProblem(k);
-      if (kp) report('MODELPIN_E_SPEC_INVALID', ['metadata', field, k], `${field === 'labels' ? 'label' : 'annotation'} key ${JSON.stringify(k)} is not valid: ${kp}`, 'rename the key', true);
+      if (kp) report('MODELPIN_E_SPEC_INVALID', ['metadata', field, k], `${field === 'labels' ? 'label' : 'annotation'} key ${quoteKey(k)} is not valid: ${kp}`, 'rename the key', true);
       if (field === 'labels' && typeof v === 'string') {
         const vp = labelValueProblem(v);
-        if (vp) report('MODELPIN_E_SPEC_INVALID', ['metadata', field, k], `label value of ${JSON.stringify(k)} is not valid: ${vp}`, 'shorten it or move it to metadata.annotations');
+        if (vp) report('MODELPIN_E_SPEC_INVALID', ['metadata', field, k], `label value of ${quoteKey(k)} is not valid: ${vp}`, 'shorten it or move it to metadata.annotations');
       }
     }
   }
@@ -239,12 +240,12 @@ function checkAnalysisCanAbort(steps: unknown[], analysis: Obj, report: Report):
 /** Parse an artifact URI the way a spec allows it; returns its scheme when it parses. */
 function checkArtifactUri(uri: string, path: PathSeg[], report: Report): string | undefined {
   const s = uri.trim();
-  if (s.startsWith('/') || s.startsWith('./') || s.startsWith('../')) {
-    report('MODELPIN_E_SPEC_URI', path, `${JSON.stringify(s)} is a plain path; in a spec, local files are absolute file URIs`, s.startsWith('/') ? `write file://${s}` : 'write file:///absolute/path/to/model.onnx (the sidecar does not know your working directory)');
+  if (isPlainPath(s)) {
+    report('MODELPIN_E_SPEC_URI', path, `${JSON.stringify(redactBeforeAt(s))} is a plain path; in a spec, local files are absolute file URIs`, s.startsWith('/') ? `write file://${redactBeforeAt(s)}` : 'write file:///absolute/path/to/model.onnx (the sidecar does not know your working directory)');
     return undefined;
   }
   if (/^file:/i.test(s) && !/^file:\/\/\//i.test(s)) {
-    report('MODELPIN_E_SPEC_URI', path, `${JSON.stringify(s)} is not an absolute file URI`, 'write file:///absolute/path (three slashes)');
+    report('MODELPIN_E_SPEC_URI', path, `${JSON.stringify(redactBeforeAt(s))} is not an absolute file URI`, 'write file:///absolute/path (three slashes)');
     return undefined;
   }
   try {

@@ -9,7 +9,8 @@ import type { PathSeg } from './source.js';
 const AWS_KEY_ID_RE = /(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/;
 // user:password@ in any URI; a bare user@ only where it would be a token (https://<token>@host),
 // not in ssh://git@github.com/... provenance links.
-const USERINFO_RE = /^([a-z][a-z0-9+.-]*):\/\/([^/?#\s@]+)@/i;
+// Anywhere in the value: a URI inside a longer string (a note, a broken line) counts too.
+const USERINFO_RE = /([a-z][a-z0-9+.-]*):\/\/([^/?#\s@]+)@/i;
 const TOKEN_USERINFO_SCHEMES = new Set(['http', 'https', 's3', 'models', 'file']);
 
 // The scan runs on every string and key of the spec in every render. In a fresh process a regular
@@ -39,6 +40,24 @@ function words(name: string): string[] {
 
 function hasAwsKeyId(s: string): boolean {
   return (s.includes('AKIA') || s.includes('ASIA')) && AWS_KEY_ID_RE.test(s);
+}
+
+// Keys a spec has (field names, label and annotation keys, env names, cluster names) and their
+// typos; not a whole line of YAML that a broken indentation or quote turned into one key.
+const PLAIN_KEY_RE = /^[^\x00-\x1f\x7f{}[\],:#"'`]{1,253}$/;
+
+/**
+ * A mapping key as a message may quote it: `"key"`, or a description when the key is not a plain
+ * name (a broken spec can turn a whole line, secret and all, into a key) or holds a credential.
+ */
+export function quoteKey(key: string): string {
+  return PLAIN_KEY_RE.test(key) && !containsCredential(key) ? JSON.stringify(key) : `(a ${key.length}-character key, not shown)`;
+}
+
+/** Text that carries a credential wherever it appears in it: an AWS access key id, or userinfo in a URI. */
+export function containsCredential(s: string): boolean {
+  // Stricter than the spec scan (any user@, ssh://git@ included): this decides what a message may repeat.
+  return hasAwsKeyId(s) || (s.includes('@') && s.includes('://') && /[a-z][a-z0-9+.-]*:\/\/[^/?#\s@]+@/i.test(s));
 }
 
 // Every secret-looking name holds one of these in its letters and digits, lowercased (each of

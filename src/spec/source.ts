@@ -4,6 +4,7 @@
 import { parseAllDocuments, isAlias, isMap, isNode, isSeq, isScalar, isPair, type Document } from 'yaml';
 import type { Problem } from '../errors.js';
 import { parseBlockYaml } from './block-yaml.js';
+import { redactYamlMessage, yamlSyntaxProblem } from './yaml-errors.js';
 import { MAX_SPEC_BYTES } from './schema.js';
 import { positionOf, type Position, type SpecNode } from './tree.js';
 
@@ -40,17 +41,12 @@ export function loadSource(text: string, file: string): { source?: Source; probl
 /** Everything YAML allows (and all of its errors), with the `yaml` library. Exported for the parser-agreement tests. */
 export function loadWithYamlLibrary(text: string, file: string): { source?: Source; problems: Problem[] } {
   const docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, strict: true });
-  const problems: Problem[] = [];
   const at = (offset: number): Position => positionOf(text, offset);
   // parseAllDocuments returns an EmptyStream (an array with no documents) for empty input.
   const all = Array.isArray(docs) ? docs : [docs];
   const nonEmpty = all.filter((d) => !isEmptyDoc(d));
-  for (const d of all) {
-    for (const e of [...d.errors, ...d.warnings]) {
-      problems.push({ code: 'MODELPIN_E_SPEC_YAML', message: e.message.replace(/ at line \d+, column \d+.*$/s, ''), file, ...at(e.pos[0]), hint: yamlHint(e.code) });
-    }
-  }
-  if (problems.length > 0) return { problems };
+  const errors = all.flatMap((d) => [...d.errors, ...d.warnings]);
+  if (errors.length > 0) return { problems: [yamlSyntaxProblem(errors, text, file)] };
   if (nonEmpty.length === 0) {
     return { problems: [{ code: 'MODELPIN_E_SPEC_INVALID', message: 'the spec is empty', hint: 'start from apiVersion: modelpin.dev/v1alpha1, kind: ModelDeployment (see `modelpin schema`)', file, line: 1, col: 1 }] };
   }
@@ -83,7 +79,7 @@ export function loadWithYamlLibrary(text: string, file: string): { source?: Sour
         }],
       };
     }
-    return { problems: [{ code: 'MODELPIN_E_SPEC_YAML', message: e instanceof Error ? e.message : String(e), file }] };
+    return { problems: [{ code: 'MODELPIN_E_SPEC_YAML', message: redactYamlMessage(e instanceof Error ? e.message : String(e)), file, line: 1, col: 1 }] };
   }
   return { source: { file, text, root: toTree(doc.contents), value }, problems: [] };
 }
@@ -91,19 +87,6 @@ export function loadWithYamlLibrary(text: string, file: string): { source?: Sour
 function isEmptyDoc(d: Document.Parsed): boolean {
   const c = d.contents;
   return c === null || (isScalar(c) && c.value === null && (c.source === '' || c.source === undefined));
-}
-
-function yamlHint(code: string): string {
-  switch (code) {
-    case 'DUPLICATE_KEY':
-      return 'remove one of the two entries with the same key';
-    case 'TAB_AS_INDENT':
-      return 'indent with spaces, not tabs';
-    case 'TAG_RESOLVE_FAILED':
-      return 'remove the custom !tag';
-    default:
-      return 'fix the YAML syntax at this position (check indentation, quotes and brackets)';
-  }
 }
 
 function firstAlias(doc: Document.Parsed): number | undefined {

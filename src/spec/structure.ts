@@ -8,6 +8,7 @@ import { specSchema, validationSchema, type JsonSchema, type Which } from './sch
 import { validator } from './validators.js';
 import type { Path, PathSeg } from './source.js';
 import { closest } from './suggest.js';
+import { containsCredential, quoteKey } from './credentials.js';
 
 /**
  * Validate a whole document (mutates `value`: ajv fills in schema defaults) and return problems.
@@ -64,7 +65,7 @@ function describe(v: unknown): string {
   if (v === null) return 'null (an empty value)';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 37) + '...' : v)}`;
+  if (typeof v === 'string') return containsCredential(v) ? `a string of ${v.length} characters (not shown: it holds what looks like a credential)` : `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 37) + '...' : v)}`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -103,7 +104,7 @@ function toProblem(e: ErrorObject, root: unknown, schemaRoot: JsonSchema, loc: L
   if (e.keyword === 'propertyNames') return undefined;
   if (propertyName !== undefined) {
     const why = typeof schema.patternErrorMessage === 'string' ? schema.patternErrorMessage : e.message ?? 'is not allowed';
-    return make('MODELPIN_E_SPEC_INVALID', [...base, propertyName], `key ${JSON.stringify(propertyName)} ${why}`, 'rename the key', true);
+    return make('MODELPIN_E_SPEC_INVALID', [...base, propertyName], `key ${quoteKey(propertyName)} ${why}`, 'rename the key', true);
   }
   switch (e.keyword) {
     case 'required': {
@@ -114,7 +115,8 @@ function toProblem(e: ErrorObject, root: unknown, schemaRoot: JsonSchema, loc: L
       const extra = String(params.additionalProperty);
       const known = Object.keys((schema.properties ?? {}) as object);
       const guess = closest(extra, known);
-      const message = guess ? `unknown field \`${extra}\`; did you mean \`${guess}\`?` : `unknown field \`${extra}\``;
+      const shown = quoteKey(extra).startsWith('"') ? `\`${extra}\`` : quoteKey(extra);
+      const message = guess ? `unknown field ${shown}; did you mean \`${guess}\`?` : `unknown field ${shown}`;
       const elsewhere = guess ? [] : (fieldIndex().get(extra) ?? []);
       const hint = guess
         ? `rename it to \`${guess}\``

@@ -3,6 +3,8 @@
 // block YAML that specs are written in, and the `yaml` library for everything else (source.ts).
 // Only what locating a field needs is kept: node kinds, mapping keys and start offsets.
 
+import { quoteKey } from './credentials.js';
+
 export type PathSeg = string | number;
 export type Path = readonly PathSeg[];
 
@@ -48,13 +50,16 @@ export interface Found {
   depth: number;
 }
 
-/** `spec.rollout.canary.steps[1].weight`; keys that are not identifiers are bracketed and quoted. */
+/**
+ * `spec.rollout.canary.steps[1].weight`; keys that are not identifiers are bracketed and quoted,
+ * and keys that are not plain names at all are described, never repeated (see quoteKey).
+ */
 export function formatPath(path: Path): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
     else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
+    else out += `[${quoteKey(seg)}]`;
   }
   return out;
 }

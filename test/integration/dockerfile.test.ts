@@ -79,7 +79,9 @@ function play(name: string, skipRun: (cmd: string) => string | undefined = () =>
     } else {
       const replacement = skipRun(step.cmd);
       const cmd = replacement ?? mapPaths(name, step.cmd);
-      const r = spawnSync('sh', ['-ec', cmd], { cwd, encoding: 'utf8', env: { ...process.env, npm_config_onnxruntime_node_install: 'skip' }, timeout: 240_000 });
+      // No npm_config_onnxruntime_node_install here: the repository's .npmrc alone must keep
+      // onnxruntime-node's CUDA download from running.
+      const r = spawnSync('sh', ['-ec', cmd], { cwd, encoding: 'utf8', timeout: 240_000 });
       if (r.status !== 0) throw new Error(`stage ${name}: RUN ${step.cmd}\nexit ${r.status}\n${r.stderr}`);
     }
   }
@@ -115,6 +117,18 @@ describe('Dockerfile (stages played on the file system)', () => {
     const viaBundle = spawnSync(process.execPath, [join(root, 'dist/modelpin.js'), 'render', '--cluster', 'prod-eu'], { cwd: example, encoding: 'utf8' });
     expect(viaImage.stdout).toBe(viaBundle.stdout);
     expect(viaImage.stdout).toContain('kind: Rollout');
+  });
+
+  it("sidecar image: carries the example model where the example's `local` overlay points, verified by its pin", () => {
+    const example = join(root, 'plugin/examples/fraud-detector');
+    const r = spawnSync('modelpin', ['render', '--cluster', 'local', '-o', 'json'], { cwd: example, env: env('plugin'), encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const workload = (JSON.parse(r.stdout) as { items: Array<{ kind: string; spec?: { template: { spec: { containers: Array<{ name: string; args: string[] }> } } } }> }).items.find((o) => o.kind === 'Deployment')!;
+    const args = workload.spec!.template.spec.containers.find((c) => c.name === 'modelpin')!.args;
+    const arg = (flag: string) => args[args.indexOf(flag) + 1]!;
+    expect(arg('--uri')).toBe('file:///opt/modelpin/examples/fraud-detector/model.onnx');
+    const fetched = spawnSync('modelpin', ['fetch', '--uri', mapPaths('sidecar', arg('--uri').slice('file://'.length)), '--digest', arg('--digest'), '--cache-dir', join(work, 'local-overlay-cache')], { env: env('sidecar'), encoding: 'utf8' });
+    expect(fetched.status, fetched.stderr).toBe(0);
   });
 
   it('sidecar image: only ONNX Runtime is left in node_modules, and `modelpin serve` answers an inference', async () => {

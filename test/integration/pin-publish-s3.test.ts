@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMinio, type MinioServer } from './support/minio.js';
 import { startMlflow, type MlflowServer } from './support/mlflow.js';
@@ -184,5 +184,108 @@ describe('publish --register → lock → fetch through the MLflow registry', ()
     expect(fetched.stderr).not.toMatch(/MODELPIN_E_/);
     expect(fetched.code).toBe(0);
     expect(Buffer.compare(await readFile(fetched.stdout.trim()), bytes)).toBe(0);
+  });
+});
+
+describe('publish --pin: gates before side effects, and the same pin as lock', () => {
+  const gates = () => `  gates:\n    mlflow:\n      trackingUri: ${mlflow.url}\n      metrics:\n        accuracy: {min: 0.9}\n`;
+  const versionsUnder = async (prefix: string) =>
+    ((await minio.client.send(new ListObjectVersionsCommand({ Bucket: 'models', Prefix: prefix }))).Versions ?? []).map((v) => v.VersionId);
+  const registryVersions = async (name: string) =>
+    (await mlflow.api<{ model_versions?: { version: string }[] }>('model-versions/search', undefined, { filter: `name='${name}'` })).model_versions?.map((v) => v.version).sort() ?? [];
+  const aliasVersion = async (name: string, alias: string) =>
+    (await mlflow.api<{ model_version: { version: string } }>('registered-models/alias', undefined, { name, alias })).model_version.version;
+
+  it('a run that fails the gate leaves the bucket, the registry, the alias and the spec untouched', async () => {
+    const model = join(dir, 'gated.onnx');
+    await writeFile(model, randomBytes(4000));
+    const file = join(dir, 'gated.yaml');
+    await writeFile(file, spec('models:/fraud-gated@champion', gates()));
+    // Version 1 passes and becomes the champion.
+    const good = await mlflow.createRun({ accuracy: 0.95 });
+    const first = await runCli(['publish', model, 's3://models/gated/model.onnx', '--register', 'fraud-gated', '--run-id', good, '--alias', 'champion', '--pin', file], { env });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const pinned = await readFile(file, 'utf8');
+    const objects = await versionsUnder('gated/');
+    expect(objects).toHaveLength(1);
+
+    // Version 2's run misses the threshold: refused before anything is uploaded or registered.
+    await writeFile(model, randomBytes(4000));
+    const bad = await mlflow.createRun({ accuracy: 0.5 });
+    const r = await runCli(['publish', model, 's3://models/gated/model.onnx', '--register', 'fraud-gated', '--run-id', bad, '--alias', 'champion', '--pin', file], { env });
+    expect(r.code).toBe(1);
+    expect(await registryVersions('fraud-gated')).toEqual(['1']);
+    expect(await aliasVersion('fraud-gated', 'champion')).toBe('1');
+    expect(await versionsUnder('gated/')).toEqual(objects);
+    expect(await readFile(file, 'utf8')).toBe(pinned);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/MODELPIN_E_GATE_FAILED: promotion gate failed for .*gated\.onnx \(to be published as a new version of models:\/fraud-gated\) \(run \w+\); refusing to publish: nothing was uploaded, registered or pinned/);
+    expect(r.stderr).toMatch(/accuracy\s+0\.5\s+>= 0\.9\s+FAIL \(below min\)/);
+  });
+
+  it('a run that does not exist is refused before the upload', async () => {
+    const model = join(dir, 'norun.onnx');
+    await writeFile(model, randomBytes(100));
+    const r = await runCli(['publish', model, 's3://models/norun/model.onnx', '--register', 'fraud-norun', '--run-id', 'f'.repeat(32)], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/MODELPIN_E_USAGE: --run-id f+: no such run on .*; nothing was uploaded/);
+    expect(await versionsUnder('norun/')).toEqual([]);
+  });
+
+  it('a failure after the upload says exactly what had been created', async () => {
+    const model = join(dir, 'late.onnx');
+    await writeFile(model, randomBytes(100));
+    // MLflow refuses the reserved alias "latest", after the upload and the registration.
+    const r = await runCli(['publish', model, 's3://models/late/model.onnx', '--register', 'fraud-late', '--alias', 'latest'], { env });
+    expect(r.code).toBe(1);
+    const [versionId] = await versionsUnder('late/');
+    expect(r.stderr).toContain(
+      `(publish had already uploaded s3://models/late/model.onnx?versionId=${encodeURIComponent(versionId!)}, then registered models:/fraud-late/1; nothing else was changed)`,
+    );
+    expect(r.stderr).toMatch(/MODELPIN_E_MLFLOW/);
+  });
+
+  it('writes the same pin as lock, alias tracking included, so lock --check notices when the alias moves', async () => {
+    const model = join(dir, 'tracked.onnx');
+    await writeFile(model, randomBytes(3000));
+    const run = await mlflow.createRun({ accuracy: 0.97 });
+    const viaPublish = join(dir, 'tracked-publish.yaml');
+    const viaLock = join(dir, 'tracked-lock.yaml');
+    await writeFile(viaPublish, spec('models:/fraud-tracked@champion', gates()));
+    await writeFile(viaLock, spec('models:/fraud-tracked@champion', gates()));
+    const pub = await runCli(['publish', model, 's3://models/tracked/model.onnx', '--register', 'fraud-tracked', '--run-id', run, '--alias', 'champion', '--pin', viaPublish, '-o', 'json'], { env });
+    expect(pub.stderr).toBe('');
+    const out = JSON.parse(pub.stdout) as { pinned: { changes: { field: string; to?: string }[] } };
+    expect(out.pinned.changes).toContainEqual({ field: 'metadata.annotations["modelpin.dev/track"]', to: 'models:/fraud-tracked@champion' });
+    const lock = await runCli(['lock', viaLock], { env });
+    expect(lock.stderr).toBe('');
+    const published = await readFile(viaPublish, 'utf8');
+    expect(published).toBe(await readFile(viaLock, 'utf8'));
+    expect(published).toContain('    modelpin.dev/track: models:/fraud-tracked@champion\n');
+    expect(published).toContain('    uri: models:/fraud-tracked/1 # where CI publishes\n');
+    expect((await runCli(['lock', viaPublish, '--check'], { env })).code).toBe(0);
+
+    // The alias moves (a new version published without --pin): the committed pin is now stale.
+    await writeFile(model, randomBytes(3000));
+    const moved = await runCli(['publish', model, 's3://models/tracked/model.onnx', '--register', 'fraud-tracked', '--run-id', run, '--alias', 'champion'], { env });
+    expect(moved.code).toBe(0);
+    const stale = await runCli(['lock', viaPublish, '--check'], { env });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/MODELPIN_E_LOCK_STALE[\s\S]*spec\.model\.uri: models:\/fraud-tracked\/1 -> models:\/fraud-tracked\/2/);
+  });
+
+  it('without --alias the new version itself is pinned, and a previously tracked alias is dropped as lock --uri would', async () => {
+    const model = join(dir, 'plainver.onnx');
+    await writeFile(model, randomBytes(500));
+    const run = await mlflow.createRun({ accuracy: 0.99 });
+    const file = join(dir, 'plainver.yaml');
+    await writeFile(file, spec('models:/fraud-plainver@champion', gates()));
+    const r = await runCli(['publish', model, 's3://models/plainver/model.onnx', '--register', 'fraud-plainver', '--run-id', run, '--pin', file], { env });
+    expect(r.stderr).toBe('');
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('    uri: models:/fraud-plainver/1 # where CI publishes\n');
+    expect(text).not.toContain('modelpin.dev/track');
+    expect((await runCli(['lock', file, '--check'], { env })).code).toBe(0);
   });
 });

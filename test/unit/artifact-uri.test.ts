@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatArtifactUri, isImmutableRef, parseArtifactUri, redactUserInfo } from '../../src/artifact-uri.js';
+import { formatArtifactUri, isImmutableRef, isPlainPath, parseArtifactUri, redactUserInfo, resolveLocalUri } from '../../src/artifact-uri.js';
 import { ModelpinError } from '../../src/errors.js';
 
 function codeOf(fn: () => unknown): string {
@@ -44,6 +44,8 @@ describe('parseArtifactUri', () => {
     ['models:/fraud/seven', 'MODELPIN_E_SPEC_URI'],
     ['models:/fraud@', 'MODELPIN_E_SPEC_URI'],
     ['file://host/m.onnx', 'MODELPIN_E_SPEC_URI'],
+    ['file:m.onnx', 'MODELPIN_E_SPEC_URI'], // new URL() would read it as /m.onnx
+    ['file:./m.onnx', 'MODELPIN_E_SPEC_URI'],
     ['https://user:hunter2@example.com/m.onnx', 'MODELPIN_E_SPEC_INLINE_CREDENTIAL'],
   ])('rejects %j with %s', (uri, code) => {
     expect(codeOf(() => parseArtifactUri(uri, { path: 'spec.model.uri' }))).toBe(code);
@@ -63,5 +65,30 @@ describe('parseArtifactUri', () => {
     expect(isImmutableRef(parseArtifactUri('s3://models/m.onnx'))).toBe(false);
     expect(isImmutableRef(parseArtifactUri('models:/m/1'))).toBe(true);
     expect(isImmutableRef(parseArtifactUri('models:/m@prod'))).toBe(false);
+  });
+});
+
+describe('plain paths on the command line (fetch, serve, lock --uri)', () => {
+  it.each(['model.onnx', 'models/m.onnx', './m.onnx', '../m.onnx', '/abs/m.onnx', ' m.onnx '])('%j is a plain path', (p) => {
+    expect(isPlainPath(p)).toBe(true);
+  });
+  it.each(['file:///m.onnx', 's3://b/k', 'https://h/m', 'models:/m/1', 'file:m.onnx', ''])('%j is not', (p) => {
+    expect(isPlainPath(p)).toBe(false);
+  });
+
+  it('resolves a relative path against the working directory into an absolute file URI, and leaves URIs alone', () => {
+    expect(resolveLocalUri('model.onnx', '/work/dir')).toBe('file:///work/dir/model.onnx');
+    expect(resolveLocalUri('./sub/m.onnx', '/work/dir')).toBe('file:///work/dir/sub/m.onnx');
+    expect(resolveLocalUri('../m.onnx', '/work/dir')).toBe('file:///work/m.onnx');
+    expect(resolveLocalUri('/abs/m.onnx', '/work/dir')).toBe('file:///abs/m.onnx');
+    for (const uri of ['file:///m.onnx', 's3://models/m.onnx?versionId=1', 'models:/fraud@champion', 'https://h/m.onnx', 'file:m.onnx']) {
+      expect(resolveLocalUri(uri, '/work/dir')).toBe(uri);
+    }
+  });
+
+  it('a resolved path parses back to the same file, whatever characters its name has', () => {
+    for (const name of ['a b.onnx', '100%.onnx', 'x#y?.onnx', 'ü.onnx']) {
+      expect(parseArtifactUri(resolveLocalUri(name, '/w'))).toEqual({ scheme: 'file', path: `/w/${name}` });
+    }
   });
 });

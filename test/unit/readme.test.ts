@@ -16,6 +16,14 @@ function section(heading: string): string {
 }
 
 describe('README', () => {
+  it('names the Node version package.json engines allows', () => {
+    const engines = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } }).engines.node;
+    const min = /^>=(\d+\.\d+)$/.exec(engines)?.[1];
+    expect(min, `engines.node "${engines}" is a plain lower bound`).toBeDefined();
+    const stated = /run from a fresh clone on Node (\d+(?:\.\d+)?) or newer/.exec(section('Quick start'))?.[1];
+    expect(stated).toBe(min);
+  });
+
   it('documents every error code in the catalog, and no code that does not exist', () => {
     const table = section('Error codes');
     const documented = [...table.matchAll(/^\| `(MODELPIN_E_[A-Z_]+)` \|/gm)].map((m) => m[1]);

@@ -2,6 +2,7 @@
 // The same code runs in `modelpin serve` at pod start; alone it is an init container for apps
 // that load models themselves. Flags are also read from MODELPIN_<FLAG> environment variables.
 import type { Argv, CommandModule } from 'yargs';
+import { resolveLocalUri } from '../../artifact-uri.js';
 import { ModelpinError } from '../../errors.js';
 import { handle } from '../run.js';
 
@@ -59,7 +60,7 @@ async function runFetch(args: FetchArgs): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const result = await fetchArtifact({
-    uri: args.uri,
+    uri: resolveLocalUri(args.uri, process.cwd()),
     digest: args.digest,
     format: args.format,
     entry: args.entry,
@@ -67,7 +68,7 @@ async function runFetch(args: FetchArgs): Promise<void> {
     cacheDir: args['cache-dir'],
     ...(args['credentials-dir'] ? { credentialsDir: args['credentials-dir'] } : {}),
     ...(args['ca-file'] ? { caFile: args['ca-file'] } : {}),
-    ...(args['signature-uri'] ? { signatureUri: args['signature-uri'] } : {}),
+    ...(args['signature-uri'] ? { signatureUri: resolveLocalUri(args['signature-uri'], process.cwd()) } : {}),
     ...(args['public-key'] ? { publicKeyPath: args['public-key'] } : {}),
     log: createLogger({ level: args['log-level'] ?? 'info', base: { component: 'fetch' } }),
     progress: 'auto',

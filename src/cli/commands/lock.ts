@@ -1,6 +1,7 @@
 // `modelpin lock [path]`: pin spec.model to an immutable reference and its digest, in place.
 // `--check` (CI) changes nothing and exits 1 (MODELPIN_E_LOCK_STALE) when the pin is stale or missing.
 import type { Argv, CommandModule } from 'yargs';
+import { resolveLocalUri } from '../../artifact-uri.js';
 import { handle } from '../run.js';
 
 interface LockArgs {
@@ -33,7 +34,8 @@ export const lockCommand: CommandModule<object, LockArgs> = {
       env: process.env,
       log: createLogger({ level: 'warn' }),
       ...(args.check ? { check: true } : {}),
-      ...(args.uri ? { uri: args.uri } : {}),
+      // A plain path names a file where the user is; the spec gets its absolute file:// URI.
+      ...(args.uri ? { uri: resolveLocalUri(args.uri, process.cwd()) } : {}),
       ...(args['credentials-dir'] ? { credentialsDir: args['credentials-dir'] } : {}),
       ...(args['ca-file'] ? { caFile: args['ca-file'] } : {}),
     });

@@ -28,7 +28,7 @@ export const publishCommand: CommandModule<object, PublishArgs> = {
       .option('run-id', { type: 'string', describe: 'the MLflow run that trained the model (promotion gates read its metrics)' })
       .option('alias', { type: 'string', describe: 'with --register: point this alias at the new version' })
       .option('tracking-uri', { type: 'string', describe: 'MLflow tracking server (default env MLFLOW_TRACKING_URI)' })
-      .option('pin', { type: 'string', describe: 'update this spec file (or directory) in place with the new pin; gates are checked' })
+      .option('pin', { type: 'string', describe: 'pin this spec file (or directory) to what was published, as `lock` would (gates are checked before anything is uploaded)' })
       .option('credentials-dir', { type: 'string', describe: 'directory with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, MLFLOW_TRACKING_TOKEN, ...' })
       .option('ca-file', { type: 'string', describe: 'extra PEM CA bundle for an HTTPS tracking server' })
       .option('multipart-threshold', { type: 'number', describe: 'bytes above which a multipart (S3) or chunked (OCI) upload is used (default 1 GiB)' })
@@ -42,13 +42,10 @@ export const publishCommand: CommandModule<object, PublishArgs> = {
       .example('$0 publish model.onnx s3://models/fraud/model.onnx --register fraud --run-id $RUN_ID --pin deploy/fraud', 'train → publish → register → pin, in one step') as unknown as Argv<PublishArgs>,
   handler: handle(async (args: PublishArgs) => {
     const { publish } = await import('../pin/publish.js');
-    const common = {
+    const r = await publish({
       env: process.env,
       ...(args['credentials-dir'] ? { credentialsDir: args['credentials-dir'] } : {}),
       ...(args['ca-file'] ? { caFile: args['ca-file'] } : {}),
-    };
-    const r = await publish({
-      ...common,
       file: args.file,
       uri: args.uri,
       ...(args.register ? { register: args.register } : {}),
@@ -56,31 +53,26 @@ export const publishCommand: CommandModule<object, PublishArgs> = {
       ...(args.alias ? { alias: args.alias } : {}),
       ...(args['tracking-uri'] ? { trackingUri: args['tracking-uri'] } : {}),
       ...(args['multipart-threshold'] !== undefined ? { multipartThreshold: args['multipart-threshold'] } : {}),
+      ...(args.pin !== undefined ? { pin: args.pin } : {}),
     });
-    let pinned: { file: string; changed: boolean } | undefined;
-    if (args.pin !== undefined) {
-      const [{ lockSpecFile }, { createLogger }] = await Promise.all([import('../pin/lock.js'), import('../../../sidecar/log.js')]);
-      const uri = r.modelUri ?? r.tagUri ?? r.uri;
-      const env = args['tracking-uri'] && !process.env.MLFLOW_TRACKING_URI ? { ...process.env, MLFLOW_TRACKING_URI: args['tracking-uri'] } : process.env;
-      const lr = await lockSpecFile({
-        ...common,
-        env,
-        path: args.pin,
-        log: createLogger({ level: 'warn' }),
-        uri,
-        resolved: { uri: r.tagUri ? r.uri : uri, digest: r.digest, size: r.size, how: r.modelUri ? 'mlflow-tag' : r.tagUri ? 'oci-manifest' : 's3-checksum', ...(args['run-id'] ? { runId: args['run-id'] } : {}) },
-      });
-      pinned = { file: lr.file, changed: lr.changed };
-    }
     if (args.output === 'json') {
-      process.stdout.write(JSON.stringify({ ...r, ...(pinned ? { pinned } : {}) }, null, 2) + '\n');
+      const { pinned, gates, ...rest } = r;
+      const out = { ...rest, ...(pinned ? { pinned } : {}), ...(gates ? { gates: gates.results } : {}) };
+      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       return;
     }
     const lines = r.manifestDigest
       ? [`uri:       ${r.uri}`, `tag:       ${r.tagUri}`, `manifest:  ${r.manifestDigest}`, `digest:    ${r.digest}  (layer)`, `size:      ${r.size}`]
       : [`uri:       ${r.uri}`, `digest:    ${r.digest}`, `size:      ${r.size}`, `versionId: ${r.versionId ?? '(bucket not versioned)'}`];
-    if (r.modelUri) lines.push(`model:     ${r.modelUri}`);
-    if (pinned) lines.push(`pinned:    ${pinned.file}${pinned.changed ? '' : ' (already up to date)'}`);
+    if (r.modelUri) lines.push(`model:     ${r.modelUri}${args.alias ? ` (alias ${args.alias})` : ''}`);
+    if (r.gates) {
+      const { formatGateResults } = await import('../../pin/gates.js');
+      lines.push('gates passed:', formatGateResults(r.gates.results).replace(/^/gm, '  '));
+    }
+    if (r.pinned) {
+      const { formatChanges } = await import('../../pin/plan.js');
+      lines.push(r.pinned.changed ? `pinned ${r.pinned.file}:\n${formatChanges(r.pinned.changes)}` : `pinned:    ${r.pinned.file} (already up to date)`);
+    }
     process.stdout.write(lines.join('\n') + '\n');
   }),
 };

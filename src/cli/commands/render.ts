@@ -147,7 +147,7 @@ async function runRender(args: RenderArgs, resolver: Resolver = resolvePin, writ
   const apiVersions = argo.apiVersions ?? (args['api-versions'] === undefined ? undefined : args['api-versions'].flatMap(parseApiVersions));
 
   const [{ readSpecFile }, { renderText }] = await Promise.all([import('../spec-file.js'), import('../../render/pipeline.js')]);
-  const { file, text } = await readSpecFile(args.path);
+  const { file, text } = await readSpecFile(args.path, argo.sourcePath === undefined ? {} : { sourcePath: argo.sourcePath });
   const result = await renderText(text, {
     file,
     kubeVersion,

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { ModelpinError } from '../../errors.js';
 import { applySpecEdits } from '../../spec/edit.js';
 import { evaluateGates, formatGateResults, type GateEvaluation } from '../../pin/gates.js';
-import { formatChanges, lockSource, planLock, TRACK_ANNOTATION, type FieldChange } from '../../pin/plan.js';
+import { formatChanges, lockSource, planLock, TRACK_ANNOTATION, type CurrentPin, type FieldChange } from '../../pin/plan.js';
 import type { ModelDeployment } from '../../spec/types.js';
 import type { Logger } from '../../../sidecar/log.js';
 import { mlflowClientFor, resolveArtifact, type Resolution } from './artifact.js';
@@ -33,14 +33,7 @@ export interface LockResult {
 }
 
 export async function lockSpecFile(opts: LockOptions): Promise<LockResult> {
-  const [{ readSpecFile }, { parseSpec }] = await Promise.all([import('../spec-file.js'), import('../../spec/parse.js')]);
-  const { file, text } = await readSpecFile(opts.path);
-  const spec = parseForLock(text, file, parseSpec);
-  const m = spec.spec.model;
-  const track = spec.metadata.annotations?.[TRACK_ANNOTATION];
-  const current = { uri: m.uri, ...(m.digest ? { digest: m.digest } : {}), ...(m.size !== undefined ? { size: m.size } : {}), ...(track ? { track } : {}) };
-  const source = lockSource(current, opts.uri);
-
+  const prepared = await prepareLock(opts.path, opts.uri);
   const deps = {
     env: opts.env,
     log: opts.log,
@@ -48,23 +41,58 @@ export async function lockSpecFile(opts: LockOptions): Promise<LockResult> {
     ...(opts.caFile ? { caFile: opts.caFile } : {}),
   };
   const { registryUri } = await import('./resolve.js');
-  const trackingUri = registryUri(spec);
+  const trackingUri = registryUri(prepared.spec);
   if (trackingUri) Object.assign(deps, { trackingUri });
-  const resolution = opts.resolved ?? (await resolveArtifact(source, deps));
+  const resolution = opts.resolved ?? (await resolveArtifact(prepared.source, deps));
   // Gates run on every lock, --check included: a digest typed in by hand gets no free pass.
-  const gates = await checkGates(spec, resolution, deps);
+  const gates = await checkGates(prepared.spec, resolution, deps);
+  const written = await writePin(prepared, resolution, opts.check ? { check: true } : {});
+  return { ...written, resolution, ...(gates ? { gates } : {}) };
+}
 
+/** A spec read and parsed for pinning, and the reference the pin is resolved from. */
+export interface PreparedLock {
+  /** As the user gave it (for messages). */
+  readonly path: string;
+  readonly file: string;
+  readonly text: string;
+  readonly spec: ModelDeployment;
+  readonly current: CurrentPin;
+  /** What is resolved: `uri` if given (it becomes the tracked reference), else the tracked one, else spec.model.uri. */
+  readonly source: string;
+}
+
+/**
+ * The first half of lock, with no side effect: read and parse the spec and decide what to resolve.
+ * `modelpin publish --pin` runs this and the gates before it uploads anything.
+ */
+export async function prepareLock(path: string, uri?: string): Promise<PreparedLock> {
+  const [{ readSpecFile }, { parseSpec }] = await Promise.all([import('../spec-file.js'), import('../../spec/parse.js')]);
+  const { file, text } = await readSpecFile(path);
+  const spec = parseForLock(text, file, parseSpec);
+  const m = spec.spec.model;
+  const track = spec.metadata.annotations?.[TRACK_ANNOTATION];
+  const current = { uri: m.uri, ...(m.digest ? { digest: m.digest } : {}), ...(m.size !== undefined ? { size: m.size } : {}), ...(track ? { track } : {}) };
+  return { path, file, text, spec, current, source: lockSource(current, uri) };
+}
+
+/**
+ * The second half: write what the resolution says (spec.model.uri/digest/size and the track
+ * annotation), the one place lock and publish --pin write a pin. With `check`, write nothing and
+ * fail when something would change.
+ */
+export async function writePin(prepared: PreparedLock, resolution: Pick<Resolution, 'uri' | 'digest' | 'size'>, opts: { check?: boolean } = {}): Promise<{ file: string; changed: boolean; changes: readonly FieldChange[] }> {
+  const { file, current, source } = prepared;
   const plan = planLock(current, source, { uri: resolution.uri, digest: resolution.digest, ...(resolution.size === undefined ? {} : { size: resolution.size }) });
-  if (plan.changes.length === 0) return { file, changed: false, changes: [], resolution, ...(gates ? { gates } : {}) };
+  if (plan.changes.length === 0) return { file, changed: false, changes: [] };
   if (opts.check) {
-    throw new ModelpinError('MODELPIN_E_LOCK_STALE', `the pin in ${file} is ${m.digest ? 'out of date' : 'missing'}:\n${formatChanges(plan.changes)}`, {
-      hint: `run \`modelpin lock ${opts.path}\` and commit the result`,
+    throw new ModelpinError('MODELPIN_E_LOCK_STALE', `the pin in ${file} is ${current.digest ? 'out of date' : 'missing'}:\n${formatChanges(plan.changes)}`, {
+      hint: `run \`modelpin lock ${prepared.path}\` and commit the result`,
       location: { file, path: 'spec.model' },
     });
   }
-  const next = applySpecEdits(text, plan.edits, file);
-  await writeAtomically(file, next);
-  return { file, changed: true, changes: plan.changes, resolution, ...(gates ? { gates } : {}) };
+  await writeAtomically(file, applySpecEdits(prepared.text, plan.edits, file));
+  return { file, changed: true, changes: plan.changes };
 }
 
 /**
@@ -91,6 +119,7 @@ export async function checkGates(
   spec: ModelDeployment,
   resolution: Pick<Resolution, 'runId' | 'uri'>,
   deps: { env: NodeJS.ProcessEnv; credentialsDir?: string; caFile?: string },
+  refusing = 'refusing to pin',
 ): Promise<GateEvaluation | undefined> {
   const gate = spec.spec.gates?.mlflow;
   if (!gate) return undefined;
@@ -113,7 +142,7 @@ export async function checkGates(
   if (!evaluation.ok) {
     throw new ModelpinError(
       'MODELPIN_E_GATE_FAILED',
-      `promotion gate failed for ${resolution.uri}${runId ? ` (run ${runId})` : ''}; refusing to pin${why ? `: ${why}` : ''}\n${formatGateResults(evaluation.results)}`,
+      `promotion gate failed for ${resolution.uri}${runId ? ` (run ${runId})` : ''}; ${refusing}${why ? `: ${why}` : ''}\n${formatGateResults(evaluation.results)}`,
       { hint: 'pin a model version whose run meets spec.gates.mlflow.metrics, or change the thresholds in a reviewed commit', location: { path: 'spec.gates.mlflow.metrics' } },
     );
   }

@@ -23,8 +23,14 @@ describe('settingsFromArgoEnv', () => {
       KUBE_VERSION: '1.30.11',
       ARGOCD_APP_NAME: 'team-a_fraud',
       ARGOCD_APP_NAMESPACE: 'fraud',
+      ARGOCD_APP_SOURCE_PATH: 'apps/fraud',
     });
-    expect(s).toEqual({ cluster: 'prod-eu', strict: true, resolve: false, kubeVersion: { major: 1, minor: 30 }, appName: 'fraud', namespace: 'fraud' });
+    expect(s).toEqual({ cluster: 'prod-eu', strict: true, resolve: false, kubeVersion: { major: 1, minor: 30 }, appName: 'fraud', namespace: 'fraud', sourcePath: 'apps/fraud' });
+  });
+
+  it('ARGOCD_APP_SOURCE_PATH "." and "" both name the repository root', () => {
+    expect(settingsFromArgoEnv({ ARGOCD_APP_SOURCE_PATH: '.' }).sourcePath).toBe('');
+    expect(settingsFromArgoEnv({ ARGOCD_APP_SOURCE_PATH: '' }).sourcePath).toBe('');
   });
 
   it('reads KUBE_API_VERSIONS as a list, ignoring empty entries', () => {

@@ -157,9 +157,12 @@ describe.each(['bundle', 'plugin image'])('argocd-cmp-server contract (built CLI
       expect(o.metadata.namespace).toBe('fraud'); // ARGOCD_APP_NAMESPACE
       expect(o.metadata.labels!['app.kubernetes.io/part-of']).toBe('fraud-detector-prod-eu'); // "apps_" prefix dropped
     }
-    // The example's sidecar image is a tag: a warning on stderr, never on stdout.
+    // The example's sidecar image is a tag: a warning on stderr, which Argo CD shows only for a
+    // failed command, so it also rides on the Rollout (not its pod template), where the UI shows it.
     expect(r.stderr).toContain('MODELPIN_E_IMAGE_UNPINNED');
-    expect(r.stdout).not.toContain('warning');
+    expect((rollout.metadata as Any).annotations['modelpin.dev/warnings']).toMatch(/^MODELPIN_E_IMAGE_UNPINNED at spec\.serving\.image: /);
+    expect(JSON.stringify(rollout.spec!.template)).not.toContain('modelpin.dev/warnings');
+    expect(r.stdout).not.toContain('warning:');
     // The git revision enters nothing.
     expect(r.stdout).not.toMatch(/0a1b2c3/);
   });
@@ -239,8 +242,11 @@ describe.each(['bundle', 'plugin image'])('argocd-cmp-server contract (built CLI
     expect(r.stderr).toContain('modelpin.yaml:5:1'); // where the yaml library notices the missing "]"
   });
 
-  it('fails when the app path has no modelpin.yaml', () => {
-    expectUserError(generate('empty'), 'MODELPIN_E_SPEC_NOT_FOUND');
+  it('fails when the app path has no modelpin.yaml, naming that path in the repository (what the UI shows)', () => {
+    const r = generate('empty');
+    expectUserError(r, 'MODELPIN_E_SPEC_NOT_FOUND');
+    expect(r.stderr).toContain('modelpin: apps/empty: MODELPIN_E_SPEC_NOT_FOUND: the Application\'s source path "apps/empty" has no modelpin.yaml');
+    expect(r.stderr).not.toContain('directory .');
   });
 
   it('fails on an unknown cluster', () => {

@@ -84,6 +84,36 @@ describe('renderText', () => {
     expect(await codeOf(renderText(text, { file: 'modelpin.yaml', kubeVersion: kube, strict: true }))).toBe('MODELPIN_E_IMAGE_UNPINNED');
   });
 
+  it('carries warnings on the workload as modelpin.dev/warnings (what the Argo CD UI shows), never in the pod template', async () => {
+    type Obj = { kind: string; metadata: { annotations?: Record<string, string> }; spec?: { template: unknown } };
+    const workload = async (text: string, file = 'modelpin.yaml') => {
+      const { output } = await renderText(text, { file, kubeVersion: kube });
+      return parseAllDocuments(output).map((d) => d.toJS() as Obj).find((o) => o.kind === 'Deployment' || o.kind === 'Rollout')!;
+    };
+    const unpinned = spec(DIGEST, 'ghcr.io/modelpin/modelpin-sidecar:0.1.0');
+    const dep = await workload(unpinned);
+    expect(dep.metadata.annotations?.['modelpin.dev/warnings']).toBe(
+      'MODELPIN_E_IMAGE_UNPINNED at spec.serving.image: image "ghcr.io/modelpin/modelpin-sidecar:0.1.0" is not pinned by digest; ' +
+        'a tag can be moved to different bytes (fix: append the digest: <image>:<tag>@sha256:<hex> (e.g. from `docker buildx imagetools inspect <image>`))',
+    );
+    expect(JSON.stringify(dep.spec!.template)).not.toContain('modelpin.dev/warnings');
+    // Deterministic, and independent of the path render was given or of lines moving above it.
+    expect(await workload('# a comment that moves every line\n' + unpinned, 'deploy/fraud/modelpin.yaml')).toEqual(dep);
+    // The same on a Rollout, one line per warning (the app image too), in the parser's order.
+    const canary = unpinned.replace('metadata: {name: m}', 'metadata: {name: m, annotations: {owner: risk}}') +
+      '  app: {image: example/app:1}\n  rollout: {canary: {steps: [{weight: 50}]}}\n';
+    const rollout = await workload(canary);
+    expect(rollout.kind).toBe('Rollout');
+    expect(Object.keys(rollout.metadata.annotations!)).toEqual(['modelpin.dev/warnings', 'owner']);
+    expect(rollout.metadata.annotations!['modelpin.dev/warnings']!.split('\n').map((l) => l.split(':')[0])).toEqual([
+      'MODELPIN_E_IMAGE_UNPINNED at spec.serving.image',
+      'MODELPIN_E_IMAGE_UNPINNED at spec.app.image',
+    ]);
+    expect(JSON.stringify(rollout.spec!.template)).not.toContain('modelpin.dev/warnings');
+    // No warnings, no annotation.
+    expect((await workload(spec(DIGEST))).metadata.annotations).toBeUndefined();
+  });
+
   it('prints JSON as a v1 List', async () => {
     const { output } = await renderText(spec(DIGEST), { file: 'modelpin.yaml', kubeVersion: kube, format: 'json' });
     const list = JSON.parse(output);

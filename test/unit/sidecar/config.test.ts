@@ -55,4 +55,12 @@ describe('serveConfig', () => {
       if (f.kind === 'bool') expect(DEFAULTS, f.name).toHaveProperty(f.name);
     }
   });
+
+  it('resolves a relative artifact path against the working directory, as `modelpin fetch` does', () => {
+    const c = serveConfig({ ...required, uri: 'models/m.onnx', 'signature-uri': './m.onnx.sig', 'warmup-uri': '../w.json', 'warmup-digest': required.digest }, {}, '/work/dir');
+    expect(c.uri).toBe('file:///work/dir/models/m.onnx');
+    expect(c.signatureUri).toBe('file:///work/dir/m.onnx.sig');
+    expect(c.warmup.uri).toBe('file:///work/w.json');
+    expect(serveConfig({ ...required, uri: 's3://b/k' }, {}, '/x').uri).toBe('s3://b/k');
+  });
 });

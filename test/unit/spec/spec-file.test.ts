@@ -31,6 +31,25 @@ describe('readSpecFile', () => {
     await expect(readSpecFile(empty)).rejects.toMatchObject({ code: 'MODELPIN_E_SPEC_NOT_FOUND', message: expect.stringContaining('no modelpin.yaml or modelpin.yml') });
   });
 
+  it('under Argo CD a missing spec is named by its path in the repository (ARGOCD_APP_SOURCE_PATH), not "."', async () => {
+    const empty = join(dir, 'app-without-spec');
+    mkdirSync(empty);
+    const cwd = process.cwd();
+    process.chdir(empty); // Argo CD runs the command in <extracted repo>/<app path> with no argument
+    try {
+      const e = await readSpecFile('.', { sourcePath: 'apps/fraud' }).catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'MODELPIN_E_SPEC_NOT_FOUND', problems: [expect.objectContaining({ file: 'apps/fraud' })] });
+      expect((e as Error).message).toBe('the Application\'s source path "apps/fraud" has no modelpin.yaml or modelpin.yml (ARGOCD_APP_SOURCE_PATH)');
+      expect((e as { problems: { hint: string }[] }).problems[0]!.hint).toContain('apps/fraud/');
+      const root = await readSpecFile('.', { sourcePath: '' }).catch((x: unknown) => x);
+      expect((root as Error).message).toContain('"." (the repository root)');
+      const sub = await readSpecFile('sub', { sourcePath: 'apps/fraud/' }).catch((x: unknown) => x);
+      expect((sub as Error).message).toBe('the path "apps/fraud/sub" does not exist (ARGOCD_APP_SOURCE_PATH is "apps/fraud/")');
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('refuses a file over 1 MiB', async () => {
     const big = join(dir, 'big.yaml');
     writeFileSync(big, Buffer.alloc(1024 * 1024 + 1, 0x20));
