@@ -4,8 +4,8 @@
 //   node test/argocd/build.mjs           build if needed; prints the harness path
 //   node test/argocd/build.mjs --print   print the path the current sources build to (no build)
 // <key> hashes go.mod, go.sum, the *.go files and the Go toolchain: any change builds anew.
-// Beside the binary: git-verify-wrapper.sh from the same argo-cd module, which Argo CD's image puts
-// on the repo-server's PATH (it runs for every checkout).
+// Beside the binary, from the same argo-cd module: git-verify-wrapper.sh, which Argo CD's image
+// puts on the repo-server's PATH (it runs for every checkout), and manifests/install.yaml.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // argo-cd v3.6.x declares `go 1.27.0`; the machine's Go fetches this toolchain from the module proxy.
-export const GOTOOLCHAIN = 'go1.27.3';
+const GOTOOLCHAIN = 'go1.27.3';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const cacheRoot = process.env.MODELPIN_CI_CACHE || join(homedir(), '.cache/modelpin');
 
@@ -27,7 +27,7 @@ function key() {
   return h.digest('hex').slice(0, 16);
 }
 
-export function harnessDir() {
+function harnessDir() {
   return join(cacheRoot, 'bin', `argocd-harness-${key()}`);
 }
 
@@ -41,6 +41,9 @@ function build(dir) {
     const argo = execFileSync('go', ['list', '-m', '-f', '{{.Dir}}', 'github.com/argoproj/argo-cd/v3'], { cwd: here, env, encoding: 'utf8' }).trim();
     copyFileSync(join(argo, 'hack/git-verify-wrapper.sh'), join(tmp, 'git-verify-wrapper.sh'));
     chmodSync(join(tmp, 'git-verify-wrapper.sh'), 0o755);
+    // The same release's install manifest, for the install tests (test/integration/argocd-install.test.ts).
+    copyFileSync(join(argo, 'manifests/install.yaml'), join(tmp, 'install.yaml'));
+    chmodSync(join(tmp, 'install.yaml'), 0o644);
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
   } catch (e) {

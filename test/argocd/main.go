@@ -5,7 +5,11 @@
 //	harness serve --repo DIR --plugin-config-dir DIR --work DIR --path-prepend DIR[:DIR...]
 //
 // reads one JSON request per line on stdin and answers one JSON line per request on stdout
-// (see request and response below); the assertions live in test/integration/argocd.test.ts.
+// (see request and response in serve.go); the assertions live in test/integration/argocd.test.ts.
+//
+//	harness client-side-apply --last-applied F --config F --live F
+//
+// prints what `kubectl apply` without --server-side makes of a live Deployment (clientapply.go).
 // The same binary started as `harness argocd-cmp-server ...` is Argo CD's argocd-cmp-server
 // command, unchanged (cmd/argocd-cmp-server/commands), as the plugin sidecar runs it.
 //
@@ -21,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: harness serve --repo DIR --plugin-config-dir DIR --work DIR --path-prepend DIRS | harness argocd-cmp-server [flags]")
+		fmt.Fprintln(os.Stderr, "usage: harness serve --repo DIR --plugin-config-dir DIR --work DIR --path-prepend DIRS | harness client-side-apply --last-applied F --config F --live F | harness argocd-cmp-server [flags]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -29,6 +33,11 @@ func main() {
 		cmd := cmpcommands.NewCommand()
 		cmd.SetArgs(os.Args[2:])
 		if err := cmd.Execute(); err != nil {
+			os.Exit(1)
+		}
+	case "client-side-apply":
+		if err := clientSideApply(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
 			os.Exit(1)
 		}
 	case "serve":

@@ -166,7 +166,7 @@ describe('plugin/install (kustomize)', () => {
     expect((template.spec.volumes as Any[]).map((v) => v.name).sort()).toEqual(['modelpin-cmp-plugin', 'modelpin-cmp-tmp', 'plugins', 'tmp', 'var-files']);
     expectCmpContainer(template.spec.containers[0], 'modelpin-cmp-plugin', 'plugin.yaml');
     const cm = objs.find((o) => o.kind === 'ConfigMap')!;
-    expect((template.spec.volumes as Any[]).find((v) => v.name === 'modelpin-cmp-plugin').configMap.name).toBe(cm.metadata.name);
+    expect((template.spec.volumes as Any[]).find((v) => v.name === 'modelpin-cmp-plugin')!.configMap.name).toBe(cm.metadata.name);
     expect(template.spec.containers[0].image).toBe(`${IMAGE}:0.1.0`);
   });
 
@@ -186,7 +186,7 @@ describe('plugin/install (kustomize)', () => {
     }
     const after = template();
     expect(after).not.toEqual(before);
-    const cmName = (t: Any) => (t.spec.volumes as Any[]).find((v) => v.name === 'modelpin-cmp-plugin').configMap.name;
+    const cmName = (t: Any) => (t.spec.volumes as Any[]).find((v) => v.name === 'modelpin-cmp-plugin')!.configMap.name;
     expect(cmName(after)).not.toBe(cmName(before));
     const cm = build(dir).find((o) => o.kind === 'ConfigMap')!;
     expect(cm.metadata.name).toBe(cmName(after));
@@ -213,7 +213,7 @@ describe('plugin image reference: pinned by digest in a release', () => {
     const r = run('--root', dir, ref);
     expect(r.status, r.stderr).toBe(0);
     expect(run('--root', dir, '--check').status).toBe(0);
-    const image = (objs: Any[]) => (objs.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers as Any[]).find((c) => c.name === 'modelpin').image;
+    const image = (objs: Any[]) => (objs.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers as Any[]).find((c) => c.name === 'modelpin')!.image;
     expect(image(kustomize(join(dir, 'plugin/install')))).toBe(ref);
     expect(image(componentBuild(join(dir, 'plugin/install')))).toBe(ref);
     const values = parse(readFileSync(join(dir, 'plugin/install/helm-values.yaml'), 'utf8')) as Any;
@@ -344,11 +344,11 @@ function expectPluginsMounted(r: ReturnType<typeof chartRender>, plugins: Record
     const c = r.containers.find((x) => x.name === container)!;
     expect(c, container).toBeDefined();
     for (const m of c.volumeMounts as Any[]) expect(volumes[m.name], `${container} mounts ${m.name}`).toBeDefined();
-    const config = (c.volumeMounts as Any[]).find((m) => m.mountPath === '/home/argocd/cmp-server/config/plugin.yaml');
+    const config = (c.volumeMounts as Any[]).find((m) => m.mountPath === '/home/argocd/cmp-server/config/plugin.yaml')!;
     expect(config.subPath).toBe(key);
     expect(volumes[config.name].configMap.name).toBe('argocd-cmp-cm');
     expect(Object.keys(r.cmpData)).toContain(key);
-    tmps.add((c.volumeMounts as Any[]).find((m) => m.mountPath === '/tmp').name);
+    tmps.add((c.volumeMounts as Any[]).find((m) => m.mountPath === '/tmp')!.name);
   }
   expect(tmps.size).toBe(Object.keys(plugins).length);
 }
