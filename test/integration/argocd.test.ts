@@ -6,7 +6,9 @@
 // the sync (README, "Reproducing a sync locally"). Needs `npm run build` and the harness binary
 // (`node test/argocd/build.mjs`; .ci/run builds it).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,12 +64,18 @@ const trickySpec = () =>
   ].join('\n');
 
 let argo: ArgoCD;
+/** Outside the repository: the model an unpinned spec names, and the local render's cache. */
+let outside: string;
 const plugin = parse(read('plugin/plugin.yaml')) as Any;
 const application = parse(read('plugin/examples/application.yaml')) as Any;
 const applicationSet = parse(read('plugin/examples/applicationset.yaml')) as Any;
 
 beforeAll(async () => {
+  outside = mkdtempSync(join(tmpdir(), 'modelpin-argo-outside-'));
+  cpSync(join(root, 'plugin/examples/fraud-detector/model.onnx'), join(outside, 'model.onnx'));
   const files: Record<string, string | Buffer> = {
+    // Render-time resolution (parameter resolve=true) reads this file while rendering.
+    'apps/unpinned/modelpin.yaml': `apiVersion: modelpin.dev/v1alpha1\nkind: ModelDeployment\nmetadata:\n  name: unpinned\nspec:\n  model:\n    uri: file://${join(outside, 'model.onnx')}\n  serving:\n    image: ghcr.io/modelpin/modelpin-sidecar:0.1.0@sha256:${'1'.repeat(64)}\n`,
     'plugin/examples/fraud-detector/modelpin.yaml': read('plugin/examples/fraud-detector/modelpin.yaml'),
     'plugin/examples/fraud-detector/model.onnx': readFileSync(join(root, 'plugin/examples/fraud-detector/model.onnx')),
     'apps/broken/modelpin.yaml': BROKEN,
@@ -85,6 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await argo?.stop();
+  if (outside) rmSync(outside, { recursive: true, force: true });
 });
 
 /** The environment a user sets to reproduce a sync locally (README), from the same request. */
@@ -101,7 +110,7 @@ function localEnv(req: ArgoRequest): Record<string, string> {
 function renderLocally(req: ArgoRequest) {
   const r = spawnSync(process.execPath, [join(root, 'dist/modelpin.js'), 'render'], {
     cwd: join(argo.repoDir, req.source.path),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...localEnv(req) },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, MODELPIN_CACHE_DIR: join(outside, 'local-cache'), ...localEnv(req) },
     encoding: 'utf8',
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -268,6 +277,14 @@ describe('Argo CD v3 (real argocd-cmp-server and repo-server) renders modelpin',
     expect(after.manifests).toEqual(before.manifests);
   });
 
+  it('resolve=true pins an unpinned spec while rendering, in the plugin container', async () => {
+    const req: ArgoRequest = { source: { path: 'apps/unpinned', plugin: { name: 'modelpin', parameters: [{ name: 'resolve', string: 'true' }] } }, appName: 'unpinned', namespace: 'ns', kubeVersion: 'v1.30.11' };
+    const dep = (await expectSameAsLocal(req)).find((o) => o.kind === 'Deployment')!;
+    expect(dep.metadata.annotations['modelpin.dev/resolved-at-render']).toBe('true');
+    const digest = 'sha256:' + createHash('sha256').update(readFileSync(join(outside, 'model.onnx'))).digest('hex');
+    expect(dep.spec.template.metadata.annotations['modelpin.dev/model-digest']).toBe(digest);
+  });
+
   describe('errors reach the Application status with modelpin\'s message', () => {
     it('a spec error: code, file:line:col of every problem, and the fix', async () => {
       const msg = await expectFailure({ source: { path: 'apps/broken', plugin: { name: 'modelpin' } }, appName: 'broken', namespace: 'ns' }, 'MODELPIN_E_SPEC');
@@ -294,6 +311,10 @@ describe('Argo CD v3 (real argocd-cmp-server and repo-server) renders modelpin',
     it('strict=true turns the unpinned image warning into an error', async () => {
       const msg = await expectFailure(exampleApp({ name: 'modelpin', parameters: [{ name: 'cluster', string: 'local' }, { name: 'strict', string: 'true' }] }), 'MODELPIN_E_IMAGE_UNPINNED');
       expect(msg).toMatch(/modelpin\.yaml:\d+:\d+ \(spec\.serving\.image\)/);
+    });
+
+    it('an unpinned spec without resolve=true', async () => {
+      await expectFailure({ source: { path: 'apps/unpinned', plugin: { name: 'modelpin' } }, appName: 'unpinned', namespace: 'ns' }, 'MODELPIN_E_SPEC_UNPINNED');
     });
 
     it('a parameter in a form modelpin does not take (array)', async () => {
