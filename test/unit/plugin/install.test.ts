@@ -263,6 +263,8 @@ describe('plugin image reference: pinned by digest in a release', () => {
 //     repoServer.extraContainers; volumes = global.extraVolumes + repoServer.volumes + the chart's
 //     own; ConfigMap argocd-cmp-cm with one key <name>.yaml per configs.cmp.plugins.<name>, holding
 //     {apiVersion, kind: ConfigManagementPlugin, metadata: {name}, spec: <the value>}.
+// The model was checked against `helm template` (Helm v3.22.0) of argo-cd chart 10.1.1 with the
+// same values: the same containers, volumes and ConfigMap keys in each case below.
 const CHART_DEFAULTS = { global: { extraVolumes: [] }, configs: { cmp: { create: false, plugins: {} } }, repoServer: { extraContainers: [], volumes: [] } };
 const CHART_VOLUMES = ['helm-working-dir', 'plugins', 'var-files', 'tmp', 'ssh-known-hosts', 'tls-certs', 'gpg-keys', 'gpg-keyring', 'argocd-repo-server-tls'];
 
@@ -284,7 +286,7 @@ function chartRender(values: Any): { containers: Any[]; volumes: Any[]; cmpData:
     }
   }
   return {
-    containers: [{ name: 'argocd-repo-server' }, ...values.repoServer.extraContainers],
+    containers: [{ name: 'repo-server' }, ...values.repoServer.extraContainers], // the chart names its container repo-server
     volumes: [...values.global.extraVolumes, ...values.repoServer.volumes, ...CHART_VOLUMES.map((name) => ({ name, emptyDir: {} }))],
     cmpData,
   };
@@ -380,7 +382,7 @@ describe('plugin/install/helm-values.yaml (argo-cd chart)', () => {
 
   it('passed as a second -f after values that run another plugin, it REPLACES that plugin (Helm replaces lists)', () => {
     const r = chartRender(helmMerge(OTHER_PLUGIN_VALUES, values));
-    expect(r.containers.map((c) => c.name)).toEqual(['argocd-repo-server', 'modelpin']);
+    expect(r.containers.map((c) => c.name)).toEqual(['repo-server', 'modelpin']);
     expect(r.volumes.map((v) => v.name)).not.toContain('cmp-tmp');
     // The other plugin's spec survives in the ConfigMap (a map), with no container left to run it.
     expect(Object.keys(r.cmpData).sort()).toEqual(['modelpin.yaml', 'my-plugin.yaml']);
@@ -389,14 +391,14 @@ describe('plugin/install/helm-values.yaml (argo-cd chart)', () => {
   it('the merge recipe keeps both plugins, their volumes and both ConfigMap keys', () => {
     const merged = applyRecipe(OTHER_PLUGIN_VALUES, values);
     const r = chartRender(helmMerge(merged));
-    expect(r.containers.map((c) => c.name)).toEqual(['argocd-repo-server', 'cmp-my-plugin', 'modelpin']);
+    expect(r.containers.map((c) => c.name)).toEqual(['repo-server', 'cmp-my-plugin', 'modelpin']);
     expect(Object.keys(r.cmpData).sort()).toEqual(['modelpin.yaml', 'my-plugin.yaml']);
     expect(r.volumes.map((v) => v.name)).toEqual(expect.arrayContaining(['argocd-cmp-cm', 'cmp-tmp', 'modelpin-cmp-plugin', 'modelpin-cmp-tmp']));
     expectPluginsMounted(r, { 'cmp-my-plugin': 'my-plugin.yaml', modelpin: 'modelpin.yaml' });
     expect(parse(r.cmpData['modelpin.yaml']!)).toEqual(plugin);
     expect(parse(r.cmpData['my-plugin.yaml']!).spec).toEqual(OTHER_PLUGIN_VALUES.configs.cmp.plugins['my-plugin']);
     // Passing helm-values.yaml again after the merged file would undo the merge: use the merged file alone.
-    expect(chartRender(helmMerge(merged, values)).containers.map((c) => c.name)).toEqual(['argocd-repo-server', 'modelpin']);
+    expect(chartRender(helmMerge(merged, values)).containers.map((c) => c.name)).toEqual(['repo-server', 'modelpin']);
   });
 });
 
