@@ -3,7 +3,8 @@
 // ~/.cache/modelpin), so CI reruns and later test runs skip the build.
 //   node test/argocd/build.mjs           build if needed; prints the harness path
 //   node test/argocd/build.mjs --print   print the path the current sources build to (no build)
-// <key> hashes go.mod, go.sum, the *.go files and the Go toolchain: any change builds anew.
+// <key> hashes go.mod, go.sum, the *.go files, this script and the Go toolchain: any change
+// builds anew.
 // Beside the binary, from the same argo-cd module: git-verify-wrapper.sh, which Argo CD's image
 // puts on the repo-server's PATH (it runs for every checkout), and manifests/install.yaml.
 import { execFileSync } from 'node:child_process';
@@ -21,7 +22,7 @@ const cacheRoot = process.env.MODELPIN_CI_CACHE || join(homedir(), '.cache/model
 function key() {
   const h = createHash('sha256').update(`toolchain ${GOTOOLCHAIN}\n`);
   const files = readdirSync(here)
-    .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'))
+    .filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go') || f === 'build.mjs')
     .sort();
   for (const f of files) h.update(`${f}\0`).update(readFileSync(join(here, f))).update('\0');
   return h.digest('hex').slice(0, 16);
