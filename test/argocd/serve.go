@@ -288,8 +288,8 @@ func startCMPServer(work, configDir, plugins, pathPrepend string, extra []string
 		}
 		select {
 		case err := <-p.done:
-			log, _ := os.ReadFile(filepath.Join(work, "cmp-server.log"))
-			return nil, fmt.Errorf("argocd-cmp-server exited before listening (%v):\n%s", err, log)
+			out, _ := os.ReadFile(filepath.Join(work, "cmp-server.log"))
+			return nil, fmt.Errorf("argocd-cmp-server exited before listening (%v):\n%s", err, out)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
