@@ -9,7 +9,7 @@
 // puts on the repo-server's PATH (it runs for every checkout), and manifests/install.yaml.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,10 +51,13 @@ function build(dir) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  // Older builds (other keys) are dead weight: ~100 MB each.
-  for (const d of readdirSync(join(cacheRoot, 'bin'))) {
-    if (d.startsWith('argocd-harness-') && join(cacheRoot, 'bin', d) !== dir && !d.includes('.tmp-')) rmSync(join(cacheRoot, 'bin', d), { recursive: true, force: true });
-  }
+  // Builds for other sources are ~150 MB each: keep the three newest (worktrees on different
+  // revisions share the cache), remove the rest.
+  const builds = readdirSync(join(cacheRoot, 'bin'))
+    .filter((d) => /^argocd-harness-[0-9a-f]{16}$/.test(d))
+    .map((d) => ({ d: join(cacheRoot, 'bin', d), t: statSync(join(cacheRoot, 'bin', d)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { d } of builds.slice(3)) rmSync(d, { recursive: true, force: true });
   process.stderr.write(`argocd harness built in ${((Date.now() - started) / 1000).toFixed(0)} s: ${dir}\n`);
 }
 
