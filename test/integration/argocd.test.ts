@@ -100,6 +100,7 @@ afterAll(async () => {
 function localEnv(req: ArgoRequest): Record<string, string> {
   const env: Record<string, string> = { ARGOCD_APP_NAME: req.appName, ARGOCD_APP_NAMESPACE: req.namespace ?? '' };
   if (req.kubeVersion) env.KUBE_VERSION = req.kubeVersion.replace(/^v/, '');
+  env.KUBE_API_VERSIONS = (req.apiVersions ?? []).join(','); // the repo-server always sets it, joined with ","
   if (req.source.plugin.parameters) env.ARGOCD_APP_PARAMETERS = JSON.stringify(req.source.plugin.parameters);
   // Argo CD expands $VAR and ${VAR} in plugin env values from its own variables; a user types the result.
   const base = { ...env };
@@ -162,12 +163,15 @@ async function expectFailure(req: ArgoRequest, code: string): Promise<string> {
   return msg;
 }
 
+// What the controller sends for a cluster with Argo Rollouts: group/version and group/version/Kind.
+const API_VERSIONS = 'v1,v1/Pod,v1/Service,v1/ServiceAccount,apps/v1,apps/v1/Deployment,policy/v1,policy/v1/PodDisruptionBudget,argoproj.io/v1alpha1,argoproj.io/v1alpha1/AnalysisTemplate,argoproj.io/v1alpha1/Rollout'.split(',');
+
 const exampleApp = (plugin: ArgoRequest['source']['plugin'], extra: Partial<ArgoRequest> = {}): ArgoRequest => ({
   source: { path: 'plugin/examples/fraud-detector', targetRevision: 'main', plugin },
   appName: 'fraud-detector',
   namespace: 'fraud',
   kubeVersion: 'v1.30.11',
-  apiVersions: ['v1', 'apps/v1', 'policy/v1', 'argoproj.io/v1alpha1'],
+  apiVersions: API_VERSIONS,
   ...extra,
 });
 
@@ -186,7 +190,7 @@ describe('Argo CD v3 (real argocd-cmp-server and repo-server) renders modelpin',
       appName: application.metadata.name,
       namespace: application.spec.destination.namespace,
       kubeVersion: 'v1.30.11',
-      apiVersions: ['v1', 'apps/v1', 'policy/v1', 'argoproj.io/v1alpha1'],
+      apiVersions: API_VERSIONS,
     };
     const objs = await expectSameAsLocal(req);
     expect(objs.map((o) => o.kind)).toEqual(['ServiceAccount', 'Service', 'PodDisruptionBudget', 'AnalysisTemplate', 'Rollout']);
@@ -201,6 +205,7 @@ describe('Argo CD v3 (real argocd-cmp-server and repo-server) renders modelpin',
       appName: `apps_${name}`,
       namespace: applicationSet.spec.template.spec.destination.namespace,
       kubeVersion: 'v1.31.2',
+      apiVersions: API_VERSIONS,
     });
     for (const o of objs) expect(o.metadata.labels['app.kubernetes.io/part-of']).toBe(name);
   });
@@ -219,6 +224,7 @@ describe('Argo CD v3 (real argocd-cmp-server and repo-server) renders modelpin',
         else if (k === 'ARGOCD_APP_NAME') req.appName = v;
         else if (k === 'ARGOCD_APP_NAMESPACE') req.namespace = v;
         else if (k === 'KUBE_VERSION') req.kubeVersion = `v${v}`;
+        else if (k === 'KUBE_API_VERSIONS') req.apiVersions = v === '' ? [] : v.split(',');
         else if (k === 'ARGOCD_APP_REVISION') continue; // comes from git here
         else throw new Error(`${dir}/params: ${k} has no Argo CD request field in this test; map it here`);
       }
