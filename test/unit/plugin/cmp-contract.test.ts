@@ -2,6 +2,8 @@
 // repo extracted to a temp dir (files 0644, dirs 0755), cwd = the app path, the command from
 // plugin.yaml with no arguments, and the environment the repo-server passes — then read stdout
 // as Argo CD does (a YAML stream). Needs `npm run build` first (`npm test` does it).
+// This emulates argocd-cmp-server in a unit test; test/integration/argocd.test.ts runs the real
+// one, with the real repo-server around it.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
