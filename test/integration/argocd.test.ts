@@ -98,7 +98,7 @@ afterAll(async () => {
 
 /** The environment a user sets to reproduce a sync locally (README), from the same request. */
 function localEnv(req: ArgoRequest): Record<string, string> {
-  const env: Record<string, string> = { ARGOCD_APP_NAME: req.appName, ARGOCD_APP_NAMESPACE: req.namespace ?? '' };
+  const env: Record<string, string> = { ARGOCD_APP_NAME: req.appName, ARGOCD_APP_NAMESPACE: req.namespace ?? '', ARGOCD_APP_SOURCE_PATH: req.source.path };
   if (req.kubeVersion) env.KUBE_VERSION = req.kubeVersion.replace(/^v/, '');
   env.KUBE_API_VERSIONS = (req.apiVersions ?? []).join(','); // the repo-server always sets it, joined with ","
   if (req.source.plugin.parameters) env.ARGOCD_APP_PARAMETERS = JSON.stringify(req.source.plugin.parameters);
