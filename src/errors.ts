@@ -34,7 +34,7 @@ export const CATALOG = {
   MODELPIN_E_SIZE_EXCEEDED: 'The artifact is larger than spec.model.size or a configured limit.',
   MODELPIN_E_SIGNATURE: 'The detached signature is missing, malformed, or does not verify with the public key.',
   MODELPIN_E_ARCHIVE: 'The tar archive is unsafe (absolute paths, .., escaping links, devices) or too large.',
-  MODELPIN_E_CACHE: 'The cache directory cannot be created, written or read.',
+  MODELPIN_E_CACHE: 'The cache directory cannot be created, written or read, or its volume is full.',
   // --- serve -----------------------------------------------------------------------------------
   MODELPIN_E_MODEL_LOAD: 'ONNX Runtime could not load the verified model.',
   MODELPIN_E_SERVE_CONFIG: 'The sidecar configuration (flags / MODELPIN_* environment) is invalid.',
