@@ -290,9 +290,17 @@ export async function extractArchive(
       await rename(opts.tmpDir, opts.dest);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      // Another process finished the same extraction first: identical content, use theirs.
       if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
-      await rm(opts.tmpDir, { recursive: true, force: true });
+      // Another process (another container on the same cache) finished the same extraction
+      // first. Use theirs if it matches the archive (with expectedHex, checked like a hit);
+      // otherwise replace it with ours, once.
+      const theirs = opts.expectedHex === undefined ? undefined : await verifyExtracted(file, opts.dest, opts.signal ? { signal: opts.signal } : {});
+      if (theirs === undefined || (theirs.hex === opts.expectedHex && theirs.problem === undefined)) {
+        await rm(opts.tmpDir, { recursive: true, force: true });
+      } else {
+        await rm(opts.dest, { recursive: true, force: true });
+        await rename(opts.tmpDir, opts.dest);
+      }
     }
     return opts.dest;
   } catch (e) {

@@ -411,8 +411,11 @@ async function confirmTree(r: Run, blob: string, dir: string, expectedSize: numb
 async function extract(r: Run, blob: string, log: Logger): Promise<string> {
   const dest = extractedPath(r.cache, r.hex);
   if (r.cacheVerify === 'size' && (await fileSize(join(dest, r.entry))) !== undefined) return dest;
-  // Extract from the blob (already verified on this start); the extraction hashes what it reads.
-  await rm(dest, { recursive: true, force: true });
+  // Extract from the blob (already verified on this start); the extraction hashes what it
+  // reads. A tree that failed its check was removed by confirmTree; one that appears meanwhile
+  // was renamed into place by another process, and extractArchive checks it before using it.
+  // Trusting trees (size), a tree without the entry is stale: start it over.
+  if (r.cacheVerify === 'size') await rm(dest, { recursive: true, force: true });
   const tmp = await createTempDir(r.cache, r.hex);
   const { extractArchive } = await import('../archive/extract.js'); // tar is loaded only for tar artifacts
   try {

@@ -123,6 +123,40 @@ describe('extractArchive', () => {
   });
 });
 
+describe('extractArchive when another process renamed its tree into place first', () => {
+  const archive = tarOf([{ path: 'model.onnx', body: model }, { path: 'w.bin', body: Buffer.from('weights') }]);
+  const hex = createHash('sha256').update(archive).digest('hex');
+  async function race(theirs: (dest: string) => Promise<void>) {
+    const base = join(dir, `race-${++n}`);
+    await mkdir(join(base, 'tmp', 'x'), { recursive: true });
+    const file = join(base, 'a.tar');
+    await writeFile(file, archive);
+    const dest = join(base, 'out');
+    await mkdir(dest);
+    await theirs(dest);
+    const r = await extractArchive(file, { tmpDir: join(base, 'tmp', 'x'), dest, entry: 'model.onnx', limits: DEFAULT_ARCHIVE_LIMITS, expectedHex: hex });
+    return { r, dest, base };
+  }
+
+  it('uses theirs when it matches the archive', async () => {
+    const { r, dest, base } = await race(async (d) => {
+      await writeFile(join(d, 'model.onnx'), model);
+      await writeFile(join(d, 'w.bin'), 'weights');
+    });
+    expect(r).toBe(dest);
+    expect(await readdir(join(base, 'tmp'))).toEqual([]);
+  });
+
+  it('replaces theirs when it does not', async () => {
+    const { r, dest } = await race(async (d) => {
+      await writeFile(join(d, 'model.onnx'), 'tampered-bytes!!');
+      await writeFile(join(d, 'w.bin'), 'weights');
+    });
+    expect(r).toBe(dest);
+    expect((await readFile(join(dest, 'model.onnx'))).equals(model)).toBe(true);
+  });
+});
+
 describe('fetchArtifact with --format tar', () => {
   it('verifies, caches and extracts into extracted/<hex>/, and reuses the extraction', async () => {
     const archive = tarOf([{ path: 'nested', type: 'Directory' }, { path: 'nested/m.onnx', body: model }]);
