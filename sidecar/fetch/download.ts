@@ -122,6 +122,20 @@ async function onFailure(e: unknown, failures: number, opts: DownloadOptions, de
   return n;
 }
 
+/**
+ * Destroy `body` when `signal` aborts while it is being read, so that wait is bounded by the
+ * signal even if the client library misses the abort (a wedged connection). Returns the detach.
+ */
+function destroyOnAbort(signal: AbortSignal, body: Opened): () => void {
+  const stop = () => body.destroy();
+  if (signal.aborted) {
+    stop();
+    return () => {};
+  }
+  signal.addEventListener('abort', stop, { once: true });
+  return () => signal.removeEventListener('abort', stop);
+}
+
 function abortReason(signal: AbortSignal, describe: string, last: unknown): unknown {
   const r: unknown = signal.reason;
   if (r instanceof ModelpinError) return r;
@@ -155,8 +169,10 @@ async function sequential(source: Source, opts: DownloadOptions): Promise<Downlo
   };
   for (;;) {
     let body: Opened | undefined;
+    let detach: (() => void) | undefined;
     try {
       body = await source.open(received, opts.signal);
+      detach = destroyOnAbort(opts.signal, body);
       if (body.start !== received) {
         if (body.start !== 0) throw new RetryableError(`${source.describe} returned bytes from ${body.start}, asked for ${received}`);
         // The server ignored our Range and sent everything: the hash must start over too.
@@ -196,8 +212,10 @@ async function sequential(source: Source, opts: DownloadOptions): Promise<Downlo
       if (total !== undefined && received < total) {
         throw new RetryableError(`${source.describe}: connection ended after ${received} of ${total} bytes`);
       }
+      detach();
       return { hex: hash.digest('hex'), bytes: received };
     } catch (e) {
+      detach?.();
       body?.destroy();
       // Bytes already hashed must reach the sink, so a resume continues exactly after them.
       await flush();
@@ -279,8 +297,10 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
     let failures = 0;
     for (;;) {
       let body: Opened | undefined;
+      let detach: (() => void) | undefined;
       try {
         body = await readRange(start + got, end, signal);
+        detach = destroyOnAbort(signal, body);
         if (body.start !== start + got) throw new RetryableError(`${source.describe} returned bytes from ${body.start}, asked for ${start + got}`);
         if (body.totalSize !== undefined && body.totalSize !== size) {
           throw new ModelpinError('MODELPIN_E_FETCH_NETWORK', `${source.describe} changed size during the download (${size} → ${body.totalSize})`, {
@@ -299,8 +319,10 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
           }
         }
         if (got < end - start) throw new RetryableError(`${source.describe}: range ${start}-${end - 1} ended after ${got} bytes`);
+        detach();
         return;
       } catch (e) {
+        detach?.();
         body?.destroy();
         try {
           failures = await onFailure(e, failures, partOpts, source.describe);

@@ -1,7 +1,8 @@
-// A server that closes the connection (`Connection: close`, then FIN) while our reader is behind
-// must give a complete body or a retryable error, never an uncaught exception. undici 7 asserts
-// in its socket 'end' handler when the body is paused by backpressure at that moment
-// (nodejs/undici#5360), which killed the process; resumeParserOnEnd in sources/http.ts guards it.
+// A server that closes the connection (`Connection: close`, then FIN or RST) while our reader is
+// behind must give a complete body or a retryable error, never an uncaught exception. undici 7
+// asserts in its socket 'end'/'error'/'close' handlers when the body is paused by backpressure at
+// that moment (nodejs/undici#5360), which killed the process; resumeParserOnEnd in
+// sources/http.ts guards it.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,13 +14,16 @@ let server: Server;
 let port = 0;
 /** Bytes of the body the server sends before FIN (the whole body, or a truncated one). */
 let send = body.length;
+/** End with a TCP reset instead of a FIN. */
+let reset = false;
 
 beforeAll(async () => {
   server = createServer((sock) => {
     sock.on('error', () => {});
     sock.once('data', () => {
       sock.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`);
-      sock.end(body.subarray(0, send));
+      if (reset) sock.write(body.subarray(0, send), () => setTimeout(() => sock.resetAndDestroy(), 20));
+      else sock.end(body.subarray(0, send));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -56,16 +60,28 @@ describe('HTTP source: the server closes while the body is paused', () => {
 
   it('a complete body closed by the server is read completely, every time', async () => {
     send = body.length;
+    reset = false;
     for (let i = 0; i < 8; i++) expect(await readLate()).toEqual({ bytes: body.length });
     expect(uncaught).toEqual([]);
   });
 
   it('a truncated body ends in an error the engine retries, never in an uncaught exception', async () => {
     send = body.length - 4096;
+    reset = false;
     for (let i = 0; i < 8; i++) {
       const r = await readLate();
       expect(r.error).toBeDefined();
       expect(r.bytes).toBeLessThan(body.length);
+    }
+    expect(uncaught).toEqual([]);
+  });
+
+  it('a connection reset (RST) while the body is paused: an error, never an uncaught exception', async () => {
+    send = body.length - 4096;
+    reset = true;
+    for (let i = 0; i < 8; i++) {
+      const r = await readLate();
+      expect(r.error).toBeDefined();
     }
     expect(uncaught).toEqual([]);
   });
