@@ -311,6 +311,7 @@ function alive(pid: number): boolean {
 /** Atomically write a small file (signature markers). */
 export async function writeAtomic(c: CacheLayout, dest: string, data: string): Promise<void> {
   const tmp = join(c.tmp, tempName('0'.repeat(64), '.marker'));
+  ours.add(tmp); // short-lived: no heartbeat, but our own sweep must not take it
   try {
     const fh = await open(tmp, 'w', 0o444);
     try {
@@ -323,5 +324,7 @@ export async function writeAtomic(c: CacheLayout, dest: string, data: string): P
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => {});
     throw cacheError(`cannot write ${dest}`, e);
+  } finally {
+    ours.delete(tmp);
   }
 }
