@@ -34,7 +34,7 @@ export const CATALOG = {
   MODELPIN_E_SIZE_EXCEEDED: 'The artifact is larger than spec.model.size or a configured limit.',
   MODELPIN_E_SIGNATURE: 'The detached signature is missing, malformed, or does not verify with the public key.',
   MODELPIN_E_ARCHIVE: 'The tar archive is unsafe (absolute paths, .., escaping links, devices) or too large.',
-  MODELPIN_E_CACHE: 'The cache directory cannot be created, written or read.',
+  MODELPIN_E_CACHE: 'The cache directory cannot be created, written or read, or its volume is full.',
   MODELPIN_E_OCI_MANIFEST: 'An OCI registry served a manifest that is malformed, too large, an index, or of an unsupported media type.',
   MODELPIN_E_OCI_LAYER: 'No single layer of the OCI manifest is the model (none matches, or several do); choose one with ?title= or ?mediaType=.',
   MODELPIN_E_OCI_INSECURE: 'Registry credentials would go over plain HTTP to a host that is neither loopback nor in MODELPIN_OCI_INSECURE_REGISTRIES.',

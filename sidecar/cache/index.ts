@@ -3,12 +3,13 @@
 //                             of a fully written, fsynced, verified temp file
 //   extracted/<hex>/          a tar artifact's extracted tree, also renamed into place whole
 //   signatures/<hex>.<keyfp>  marker: this digest's detached signature verified with that key
-//   tmp/                      in-progress downloads and extractions (<hex>.<pid>.<rand>...)
+//   tmp/                      in-progress downloads and extractions (<hex>.<pid>.<pidns>.<rand>...)
 // Anything under tmp/ is never trusted; a killed process leaves only tmp/ litter, which the next
-// run sweeps. How a cached entry is confirmed on reuse is a policy (see CacheVerify).
+// run sweeps (see sweepTemp for how it tells litter from another container's live download).
+// How a cached entry is confirmed on reuse is a policy (see CacheVerify).
 import { randomBytes } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { constants as fsc, readlinkSync } from 'node:fs';
+import { chmod, mkdir, open, readdir, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelpinError } from '../../src/errors.js';
 import type { Logger } from '../log.js';
@@ -16,11 +17,14 @@ import type { Sink } from '../fetch/download.js';
 
 /**
  * How a cache hit is confirmed before use:
- * - 'size' (default): trust-on-rename. The entry exists only if it was verified before the
- *   rename, and it is read-only; we check it is a regular file and, when the expected size is
- *   known, that the size matches. Costs one stat(2).
- * - 'rehash': re-hash the whole file (≈ 1–2 s per GiB) and evict it on mismatch. For caches on
- *   volumes that other processes can write to.
+ * - 'rehash' (default): hash the bytes again on every start and evict the entry on mismatch
+ *   (a plain artifact: the file, or with readModel the in-memory copy handed on; a tar: the
+ *   archive, with the extracted tree compared against it entry by entry). About one SHA-256
+ *   pass over the artifact.
+ * - 'size': trust-on-rename. The entry exists only if it was verified before the rename, and it
+ *   is read-only; we check it is a regular file and, when the expected size is known, that the
+ *   size matches. Costs one stat(2), and trusts that nothing wrote the volume since: an opt-out
+ *   for users who accept that risk.
  */
 export type CacheVerify = 'size' | 'rehash';
 
@@ -42,7 +46,7 @@ export const extractedPath = (c: CacheLayout, hex: string) => join(c.extracted, 
 export function cacheError(what: string, e: unknown): ModelpinError {
   const code = (e as NodeJS.ErrnoException).code;
   return new ModelpinError('MODELPIN_E_CACHE', `${what}: ${code ?? (e instanceof Error ? e.message : String(e))}`, {
-    hint: code === 'ENOSPC' ? 'the cache volume is full; give the cache emptyDir a larger sizeLimit' : 'check that --cache-dir exists, is writable and has space',
+    hint: code === 'ENOSPC' || code === 'EDQUOT' ? 'the cache volume is full; give the cache emptyDir a larger sizeLimit' : 'check that --cache-dir exists, is writable and has space',
     cause: e,
   });
 }
@@ -68,8 +72,52 @@ export async function fileSize(path: string): Promise<number | undefined> {
   }
 }
 
+// ---- temp entries, heartbeats and the sweep ------------------------------------------------
+// Temp names carry the PID *and* the PID namespace: two containers sharing a cache volume have
+// separate PID namespaces (each may be PID 1), so a PID alone says nothing about the other
+// container's processes. Node has no flock(2), so liveness across namespaces is a heartbeat: a
+// live owner touches its temp entry every HEARTBEAT_MS; the sweep removes entries from other
+// namespaces only once their mtime is STALE_MS old. No lock file and no takeover protocol are
+// needed because every temp entry is private to its writer (a random name); the only shared
+// question is "is this leftover dead?", which the heartbeat answers without coordination.
+
+/** How often a live owner refreshes the mtime of its temp entries. */
+export const HEARTBEAT_MS = 5_000;
+/** A temp entry from another namespace whose mtime is older than this has lost its owner. */
+export const STALE_MS = 60_000;
+
+let ownNamespace: string | undefined;
+/** This process's PID namespace id (the inode of /proc/self/ns/pid), or 'x' if unknowable. */
+export function pidNamespace(): string {
+  if (ownNamespace === undefined) {
+    try {
+      ownNamespace = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? 'x';
+    } catch {
+      ownNamespace = 'x';
+    }
+  }
+  return ownNamespace;
+}
+
+/** Temp entries this process is still working on (never swept by its own sweep). */
+const ours = new Set<string>();
+
 function tempName(hex: string, suffix: string): string {
-  return `${hex}.${process.pid}.${randomBytes(6).toString('hex')}${suffix}`;
+  return `${hex}.${process.pid}.${pidNamespace()}.${randomBytes(6).toString('hex')}${suffix}`;
+}
+
+/** Mark `path` as ours and keep its mtime fresh until the returned function is called. */
+function heartbeat(path: string): () => void {
+  ours.add(path);
+  const t = setInterval(() => {
+    const now = new Date();
+    utimes(path, now, now).catch(() => {}); // gone (renamed or discarded): nothing to keep alive
+  }, HEARTBEAT_MS);
+  t.unref();
+  return () => {
+    clearInterval(t);
+    ours.delete(path);
+  };
 }
 
 /** A temp file in the cache's tmp dir that becomes `sha256/<hex>` only through commit(). */
@@ -91,6 +139,7 @@ export async function createTempBlob(c: CacheLayout, hex: string): Promise<TempB
   } catch (e) {
     throw cacheError(`cannot create a temp file in ${c.tmp}`, e);
   }
+  const stopHeartbeat = heartbeat(path);
   let closed = false;
   // Background writeback: start a datasync every SYNC_EVERY bytes so the disk works while the
   // network does, instead of the kernel holding a whole GiB of dirty pages for the final fsync.
@@ -149,10 +198,13 @@ export async function createTempBlob(c: CacheLayout, hex: string): Promise<TempB
       } catch (e) {
         await rm(path, { force: true }).catch(() => {});
         throw cacheError(`cannot move the verified artifact into ${dest}`, e);
+      } finally {
+        stopHeartbeat();
       }
       return dest;
     },
     async discard() {
+      stopHeartbeat();
       await syncing;
       await close().catch(() => {});
       await rm(path, { force: true }).catch(() => {});
@@ -186,22 +238,30 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+export interface TempDir {
+  readonly path: string;
+  /** Stop the heartbeat (the directory was renamed into place or removed). */
+  release(): void;
+}
+
 /** A fresh temp directory for an extraction (renamed into extracted/<hex> when complete). */
-export async function createTempDir(c: CacheLayout, hex: string): Promise<string> {
+export async function createTempDir(c: CacheLayout, hex: string): Promise<TempDir> {
   const path = join(c.tmp, tempName(hex, '.dir'));
   try {
     await mkdir(path, { mode: 0o755 });
   } catch (e) {
     throw cacheError(`cannot create a temp directory in ${c.tmp}`, e);
   }
-  return path;
+  return { path, release: heartbeat(path) };
 }
 
-const STALE_MS = 24 * 3600_000;
-
 /**
- * Remove leftovers of killed runs: temp entries whose process is gone (or is us: a restarted
- * container reuses PIDs) or that are older than a day. Never fails the fetch.
+ * Remove leftovers of killed runs. An entry is litter when
+ * - it was made in our PID namespace by a process that is gone (immediate), or by this very
+ *   process and is no longer in use; or
+ * - it comes from another (or an unknown) PID namespace and its heartbeat stopped: mtime older
+ *   than STALE_MS. A download in another container keeps its mtime fresh and is left alone.
+ * Never fails the fetch.
  */
 export async function sweepTemp(c: CacheLayout, log: Logger, now = Date.now()): Promise<number> {
   let removed = 0;
@@ -211,11 +271,16 @@ export async function sweepTemp(c: CacheLayout, log: Logger, now = Date.now()): 
   } catch {
     return 0;
   }
+  const ns = pidNamespace();
   for (const name of names) {
-    const pid = Number(/^[0-9a-f]{64}\.(\d+)\./.exec(name)?.[1] ?? NaN);
     const p = join(c.tmp, name);
-    let stale = !Number.isFinite(pid) || pid === process.pid || !alive(pid);
-    if (!stale) {
+    if (ours.has(p)) continue;
+    const m = /^[0-9a-f]{64}\.(\d+)\.(\d+|x)\./.exec(name);
+    let stale: boolean;
+    if (m && ns !== 'x' && m[2] === ns) {
+      const pid = Number(m[1]);
+      stale = pid === process.pid || !alive(pid);
+    } else {
       try {
         stale = now - (await stat(p)).mtimeMs > STALE_MS;
       } catch {
@@ -224,7 +289,6 @@ export async function sweepTemp(c: CacheLayout, log: Logger, now = Date.now()): 
     }
     if (!stale) continue;
     try {
-      // Extracted trees may contain read-only directories; make them removable first.
       await rm(p, { recursive: true, force: true });
       removed++;
     } catch (e) {
@@ -247,6 +311,7 @@ function alive(pid: number): boolean {
 /** Atomically write a small file (signature markers). */
 export async function writeAtomic(c: CacheLayout, dest: string, data: string): Promise<void> {
   const tmp = join(c.tmp, tempName('0'.repeat(64), '.marker'));
+  ours.add(tmp); // short-lived: no heartbeat, but our own sweep must not take it
   try {
     const fh = await open(tmp, 'w', 0o444);
     try {
@@ -259,5 +324,7 @@ export async function writeAtomic(c: CacheLayout, dest: string, data: string): P
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => {});
     throw cacheError(`cannot write ${dest}`, e);
+  } finally {
+    ours.delete(tmp);
   }
 }

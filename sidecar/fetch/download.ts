@@ -7,6 +7,8 @@ import { ModelpinError } from '../../src/errors.js';
 import type { Logger } from '../log.js';
 import { isAbortError } from '../sources/net-errors.js';
 import { RetryableError, type Opened, type Source } from '../sources/types.js';
+import { scope } from './deadline.js';
+import type { Keeper } from './keep.js';
 import { backoff, type RetryPolicy } from './retry.js';
 
 /** Where downloaded bytes go; `position` is the byte offset in the artifact. */
@@ -28,6 +30,8 @@ export interface DownloadOptions {
   partSize: number;
   concurrency: number;
   onProgress?: (bytes: number, total: number | undefined) => void;
+  /** Also keep the bytes in memory; the engine then hashes the kept copy (see keep.ts). */
+  keep?: Keeper;
 }
 
 export interface DownloadResult {
@@ -66,7 +70,10 @@ class WriteQueue {
 
 export async function download(source: Source, opts: DownloadOptions): Promise<DownloadResult> {
   const st = await withRetries(opts, source.describe, () => source.stat(opts.signal));
-  if (st.size !== undefined) checkSize(st.size, opts.maxBytes, source.describe, 'before downloading');
+  if (st.size !== undefined) {
+    checkSize(st.size, opts.maxBytes, source.describe, 'before downloading');
+    opts.keep?.reserve(st.size);
+  }
   if (source.readRange && st.size !== undefined && opts.concurrency > 1 && st.size >= 2 * opts.partSize) {
     return parallel(source, st.size, opts);
   }
@@ -115,6 +122,20 @@ async function onFailure(e: unknown, failures: number, opts: DownloadOptions, de
   return n;
 }
 
+/**
+ * Destroy `body` when `signal` aborts while it is being read, so that wait is bounded by the
+ * signal even if the client library misses the abort (a wedged connection). Returns the detach.
+ */
+function destroyOnAbort(signal: AbortSignal, body: Opened): () => void {
+  const stop = () => body.destroy();
+  if (signal.aborted) {
+    stop();
+    return () => {};
+  }
+  signal.addEventListener('abort', stop, { once: true });
+  return () => signal.removeEventListener('abort', stop);
+}
+
 function abortReason(signal: AbortSignal, describe: string, last: unknown): unknown {
   const r: unknown = signal.reason;
   if (r instanceof ModelpinError) return r;
@@ -129,6 +150,10 @@ function abortReason(signal: AbortSignal, describe: string, last: unknown): unkn
 async function sequential(source: Source, opts: DownloadOptions): Promise<DownloadResult> {
   let hash: Hash = createHash('sha256');
   let received = 0;
+  // Progress is bytes kept past the furthest point any attempt reached. A server that ignores
+  // Range makes us restart from byte 0; re-receiving bytes we already had once is no progress,
+  // so a server that truncates or resets every response cannot keep the retry count at zero.
+  let highWater = 0;
   let total: number | undefined;
   let failures = 0;
   let batch: Uint8Array[] = [];
@@ -144,8 +169,10 @@ async function sequential(source: Source, opts: DownloadOptions): Promise<Downlo
   };
   for (;;) {
     let body: Opened | undefined;
+    let detach: (() => void) | undefined;
     try {
       body = await source.open(received, opts.signal);
+      detach = destroyOnAbort(opts.signal, body);
       if (body.start !== received) {
         if (body.start !== 0) throw new RetryableError(`${source.describe} returned bytes from ${body.start}, asked for ${received}`);
         // The server ignored our Range and sent everything: the hash must start over too.
@@ -154,21 +181,26 @@ async function sequential(source: Source, opts: DownloadOptions): Promise<Downlo
         received = 0;
         await writes.drain();
         await opts.sink?.reset();
+        opts.keep?.reset();
       }
       if (body.totalSize !== undefined) {
         total = body.totalSize;
         checkSize(total, opts.maxBytes, source.describe, 'announced by the server');
+        opts.keep?.reserve(total);
       }
       batchPos = received;
       for await (const chunk of body.body) {
         if (opts.maxBytes !== undefined && received + chunk.byteLength > opts.maxBytes) {
           checkSize(received + chunk.byteLength, opts.maxBytes, source.describe, 'received so far');
         }
-        hash.update(chunk);
+        hash.update(opts.keep ? opts.keep.put(chunk, received) : chunk);
         batch.push(chunk);
         batchBytes += chunk.byteLength;
         received += chunk.byteLength;
-        failures = 0; // progress: the next failure starts a fresh backoff sequence
+        if (received > highWater) {
+          highWater = received;
+          failures = 0; // new bytes: the next failure starts a fresh backoff sequence
+        }
         if (batchBytes >= WRITE_BATCH) {
           await flush();
           batchPos = received;
@@ -180,8 +212,10 @@ async function sequential(source: Source, opts: DownloadOptions): Promise<Downlo
       if (total !== undefined && received < total) {
         throw new RetryableError(`${source.describe}: connection ended after ${received} of ${total} bytes`);
       }
+      detach();
       return { hex: hash.digest('hex'), bytes: received };
     } catch (e) {
+      detach?.();
       body?.destroy();
       // Bytes already hashed must reach the sink, so a resume continues exactly after them.
       await flush();
@@ -206,7 +240,7 @@ interface PartState {
 /**
  * Parallel ranged GETs with one in-order SHA-256. The part at the head of the window streams
  * straight into the hash and the file; parts ahead of it keep their chunks until they become the
- * head. Nothing is copied and nothing is hashed out of order. The backlog is capped at
+ * head. Nothing is copied (unless the caller keeps the bytes) and nothing is hashed out of order. The backlog is capped at
  * BACKLOG_PARTS × partSize: a part ahead that hits the cap stops reading (TCP backpressure)
  * until the head catches up, so memory stays bounded whatever the concurrency.
  */
@@ -216,8 +250,9 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
   const parts = Math.ceil(size / opts.partSize);
   opts.log.debug('parallel ranged download', { source: source.describe, size, parts, partSize: opts.partSize, concurrency: opts.concurrency });
   // Stop sibling parts as soon as one fails for good, and report that failure (not the aborts).
-  const ctl = new AbortController();
-  const signal = AbortSignal.any([opts.signal, ctl.signal]);
+  // A scope we hold, not AbortSignal.any: see deadline.ts.
+  const ctl = scope([opts.signal]);
+  const signal = ctl.signal;
   const partOpts: DownloadOptions = { ...opts, signal };
   let firstError: unknown;
 
@@ -237,7 +272,7 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
   let batchPos = 0;
   /** Hash one chunk of the head part and queue it for the file (in 1 MiB batches). */
   const consume = async (chunk: Uint8Array): Promise<void> => {
-    hash.update(chunk);
+    hash.update(opts.keep ? opts.keep.put(chunk, hashed) : chunk);
     if (batchBytes === 0) batchPos = hashed;
     batch.push(chunk);
     batchBytes += chunk.byteLength;
@@ -256,12 +291,16 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
   async function fetchPart(i: number, st: PartState): Promise<void> {
     const start = i * opts.partSize;
     const end = Math.min(size, start + opts.partSize);
+    // `got` only grows (a part resumes at start + got and refuses any other start), so every
+    // chunk counted here is past the part's high-water mark: real progress.
     let got = 0;
     let failures = 0;
     for (;;) {
       let body: Opened | undefined;
+      let detach: (() => void) | undefined;
       try {
         body = await readRange(start + got, end, signal);
+        detach = destroyOnAbort(signal, body);
         if (body.start !== start + got) throw new RetryableError(`${source.describe} returned bytes from ${body.start}, asked for ${start + got}`);
         if (body.totalSize !== undefined && body.totalSize !== size) {
           throw new ModelpinError('MODELPIN_E_FETCH_NETWORK', `${source.describe} changed size during the download (${size} → ${body.totalSize})`, {
@@ -280,8 +319,10 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
           }
         }
         if (got < end - start) throw new RetryableError(`${source.describe}: range ${start}-${end - 1} ended after ${got} bytes`);
+        detach();
         return;
       } catch (e) {
+        detach?.();
         body?.destroy();
         try {
           failures = await onFailure(e, failures, partOpts, source.describe);
@@ -325,6 +366,8 @@ async function parallel(source: Source, size: number, opts: DownloadOptions): Pr
   } catch (e) {
     ctl.abort();
     throw firstError ?? e;
+  } finally {
+    ctl.dispose();
   }
   return { hex: hash.digest('hex'), bytes: hashed };
 }

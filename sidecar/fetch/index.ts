@@ -1,10 +1,14 @@
 // fetchArtifact: the one code path that brings a pinned artifact into a pod — what
 // `modelpin fetch` runs as an init container and what `modelpin serve` runs at start.
-//   cache hit  → confirm (stat + size, or re-hash) → (signature marker) → done, no network
+//   cache hit  → re-verify (default: hash the bytes again; a tar's extracted tree is compared
+//                with the archive) → (signature marker) → done, no network. A mismatch evicts the
+//                entry (warning logged) and falls through to a fresh download.
 //   cache miss → stream from the source into tmp/, hashing in the same pass → compare digest →
 //                verify signature → fsync + rename to sha256/<hex> → extract tar (temp dir + rename)
-// Nothing that failed verification is ever renamed into a trusted name.
-import { readFile, rm } from 'node:fs/promises';
+// Nothing that failed verification is ever renamed into a trusted name, and by default nothing
+// is handed on from the cache without being hashed on this start (MODELPIN_CACHE_VERIFY=size
+// opts out). With readModel, the bytes handed on are the very buffer that was hashed.
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatArtifactUri, parseArtifactUri, type ArtifactRef } from '../../src/artifact-uri.js';
 import { formatDigest, parseDigest } from '../../src/digest.js';
@@ -13,6 +17,7 @@ import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from '../archive/limits.js
 import {
   blobPath,
   cacheLayout,
+  cacheError,
   createTempBlob,
   createTempDir,
   ensureCache,
@@ -27,9 +32,11 @@ import { silentLogger, type Logger } from '../log.js';
 import { createProgress } from '../progress.js';
 import { openSource } from '../sources/index.js';
 import type { Source, SourceContext } from '../sources/types.js';
-import { sha256File } from '../verify/hash-file.js';
+import { readFileShared, sha256File } from '../verify/hash-file.js';
 import { decodeSignature, loadPublicKey, verifyFileSignature, type PublicKeyInfo } from '../verify/signature.js';
+import { scope } from './deadline.js';
 import { download, type Sink } from './download.js';
+import { SharedBytes } from './keep.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 export type { CacheVerify } from '../cache/index.js';
@@ -68,8 +75,13 @@ export interface FetchOptions {
   retry?: Partial<RetryPolicy>;
   /** No bytes for this long = transient failure (default 60 s; env MODELPIN_FETCH_IDLE_TIMEOUT_SECONDS). */
   idleTimeoutMs?: number;
-  /** How a cache hit is confirmed (default 'size'; env MODELPIN_CACHE_VERIFY=size|rehash). */
+  /** How a cache hit is confirmed (default 'rehash'; env MODELPIN_CACHE_VERIFY=rehash|size). */
   cacheVerify?: CacheVerify;
+  /**
+   * For format onnx: also return the model in memory (FetchResult.modelBytes), read exactly
+   * once and hashed in memory, so what ONNX Runtime gets is what was verified.
+   */
+  readModel?: boolean;
   /** env MODELPIN_ARCHIVE_MAX_ENTRIES / MODELPIN_ARCHIVE_MAX_BYTES. */
   archiveLimits?: Partial<ArchiveLimits>;
 }
@@ -86,6 +98,13 @@ export interface FetchResult {
   downloadedBytes: number;
   cached: boolean;
   durationMs: number;
+  /**
+   * With readModel and format onnx: the whole model, backed by a SharedArrayBuffer (hand it to
+   * worker threads without copying), equal to the pin: hashed in memory on this start (on a
+   * fresh download the engine hashed this very copy). With MODELPIN_CACHE_VERIFY=size a cache
+   * hit is read but not hashed. The view may be shorter than its buffer.
+   */
+  modelBytes?: Uint8Array;
 }
 
 // 4 MiB × 4: measured against 8 MiB × 4 on MinIO, as fast or faster and ~30 MB less peak RSS
@@ -113,7 +132,7 @@ interface Resolved {
   cache: CacheLayout;
   ctx: SourceContext;
   log: Logger;
-  signal: AbortSignal;
+  timeoutMs: number;
   partSize: number;
   concurrency: number;
   retry: RetryPolicy;
@@ -132,13 +151,13 @@ function resolveOptions(opts: FetchOptions): Resolved {
   if (opts.size !== undefined && (!Number.isSafeInteger(opts.size) || opts.size < 0)) {
     throw new ModelpinError('MODELPIN_E_USAGE', `--size must be a whole number of bytes, not "${opts.size}"`);
   }
-  const cacheVerify = opts.cacheVerify ?? ((env.MODELPIN_CACHE_VERIFY as CacheVerify | undefined) || 'size');
+  const cacheVerify = opts.cacheVerify ?? ((env.MODELPIN_CACHE_VERIFY as CacheVerify | undefined) || 'rehash');
   if (cacheVerify !== 'size' && cacheVerify !== 'rehash') {
-    throw new ModelpinError('MODELPIN_E_SERVE_CONFIG', `MODELPIN_CACHE_VERIFY must be "size" or "rehash", not "${String(cacheVerify)}"`);
+    throw new ModelpinError('MODELPIN_E_SERVE_CONFIG', `MODELPIN_CACHE_VERIFY must be "rehash" (the default) or "size", not "${String(cacheVerify)}"`, {
+      hint: 'unset it to re-verify cached artifacts on every start, or set "size" to trust them (see the README, "Cache, crashes, retries")',
+    });
   }
   const timeoutMs = opts.totalTimeoutMs ?? (envNumber(env, 'MODELPIN_FETCH_TIMEOUT_SECONDS') ?? DEFAULT_TOTAL_TIMEOUT_MS / 1000) * 1000;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   const idle = opts.idleTimeoutMs ?? (envNumber(env, 'MODELPIN_FETCH_IDLE_TIMEOUT_SECONDS') ?? 60) * 1000;
   const retries = envNumber(env, 'MODELPIN_FETCH_RETRIES');
   return {
@@ -155,7 +174,7 @@ function resolveOptions(opts: FetchOptions): Resolved {
       idleTimeoutMs: idle,
     },
     log,
-    signal,
+    timeoutMs,
     partSize: Math.floor(opts.partSize ?? envNumber(env, 'MODELPIN_FETCH_PART_SIZE') ?? DEFAULT_PART_SIZE),
     concurrency: Math.floor(opts.concurrency ?? envNumber(env, 'MODELPIN_FETCH_CONCURRENCY') ?? DEFAULT_CONCURRENCY),
     retry: { ...DEFAULT_RETRY, ...(retries === undefined ? {} : { retries }), ...opts.retry },
@@ -171,6 +190,35 @@ function resolveOptions(opts: FetchOptions): Resolved {
 export async function fetchArtifact(opts: FetchOptions): Promise<FetchResult> {
   const t0 = performance.now();
   const r = resolveOptions(opts);
+  // The total budget is a timer we hold ourselves (see deadline.ts), cleared on the way out.
+  const deadline = scope([opts.signal], r.timeoutMs);
+  try {
+    return await fetchWithin({ ...r, signal: deadline.signal }, opts, t0);
+  } catch (e) {
+    throw overTime(e, deadline.signal, describeUri(r.ref));
+  } finally {
+    deadline.dispose();
+  }
+}
+
+interface Run extends Resolved {
+  signal: AbortSignal;
+}
+
+/** An abort by our own deadline becomes the coded time-limit error, whatever step it hit. */
+function overTime(e: unknown, signal: AbortSignal, describe: string): unknown {
+  if (e instanceof ModelpinError || !signal.aborted) return e;
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError') {
+    return new ModelpinError('MODELPIN_E_FETCH_NETWORK', `fetching ${describe} did not finish within the time limit`, {
+      hint: 'raise the total timeout (MODELPIN_FETCH_TIMEOUT_SECONDS) or check why the download is slow',
+      cause: e,
+    });
+  }
+  return reason ?? e;
+}
+
+async function fetchWithin(r: Run, opts: FetchOptions, t0: number): Promise<FetchResult> {
   const log = r.log.child({ uri: describeUri(r.ref), digest: formatDigest(r.hex) });
   const key = opts.publicKeyPath ? await loadKey(opts.publicKeyPath) : undefined;
   if (!key && opts.signatureUri) {
@@ -182,24 +230,42 @@ export async function fetchArtifact(opts: FetchOptions): Promise<FetchResult> {
   await sweepTemp(r.cache, log);
 
   const blob = blobPath(r.cache, r.hex);
+  const dir = extractedPath(r.cache, r.hex);
+  const wantBytes = opts.readModel === true && r.format === 'onnx';
   const marker = key ? join(r.cache.signatures, `${r.hex}.${key.fingerprint}`) : undefined;
-  const finish = (path: string, bytes: number, downloaded: number, cached: boolean): FetchResult => {
+  const finish = (path: string, bytes: number, downloaded: number, cached: boolean, modelBytes?: Uint8Array): FetchResult => {
     const modelFile = r.format === 'tar' ? join(path, r.entry) : path;
-    const res = { path, modelFile, digest: formatDigest(r.hex), bytes, downloadedBytes: downloaded, cached, durationMs: performance.now() - t0 };
-    log.info(cached ? 'artifact found in cache' : 'artifact fetched and verified', { path, bytes, cached, durationMs: Math.round(res.durationMs) });
+    const res = {
+      path,
+      modelFile,
+      digest: formatDigest(r.hex),
+      bytes,
+      downloadedBytes: downloaded,
+      cached,
+      durationMs: performance.now() - t0,
+      ...(modelBytes === undefined ? {} : { modelBytes }),
+    };
+    log.info(cached ? 'artifact found in cache' : 'artifact fetched and verified', { path, bytes, cached, verify: r.cacheVerify, durationMs: Math.round(res.durationMs) });
     return res;
   };
 
-  // ---- cache hit ------------------------------------------------------------------------
-  let size = await confirmCached(r, blob, opts.size, log);
-  const signedOk = async () => marker === undefined || (await fileSize(marker)) !== undefined;
-  if (r.format === 'tar' && r.cacheVerify === 'size') {
-    const dir = extractedPath(r.cache, r.hex);
-    if ((await fileSize(join(dir, r.entry))) !== undefined && (await signedOk())) return finish(dir, size ?? 0, 0, true);
+  // ---- cache hit: re-verified unless the user opted out ------------------------------------
+  let size: number | undefined;
+  let modelBytes: Uint8Array | undefined;
+  let treeOk = false;
+  if (r.format === 'onnx') {
+    const hit = await confirmBlob(r, blob, opts.size, wantBytes, log);
+    size = hit?.size;
+    modelBytes = hit?.data;
+  } else {
+    const hit = await confirmTree(r, blob, dir, opts.size, log);
+    size = hit?.size;
+    treeOk = hit?.treeOk ?? false;
   }
+  const signedOk = async () => marker === undefined || (await fileSize(marker)) !== undefined;
   if (size !== undefined && (await signedOk())) {
-    if (r.format === 'onnx') return finish(blob, size, 0, true);
-    return finish(await extract(r, blob), size, 0, true);
+    if (r.format === 'onnx') return finish(blob, size, 0, true, modelBytes);
+    return finish(treeOk ? dir : await extract(r, blob, log), size, 0, true);
   }
 
   // ---- signature first (small), so a missing .sig fails before a long download ---------
@@ -210,6 +276,7 @@ export async function fetchArtifact(opts: FetchOptions): Promise<FetchResult> {
     const source = await openSource(r.ref, r.ctx);
     const tmp = await createTempBlob(r.cache, r.hex);
     const progress = createProgress({ mode: r.progress, log, label: 'fetch' });
+    const keep = wantBytes ? new SharedBytes() : undefined;
     try {
       log.info('fetching artifact', { source: source.describe });
       const got = await download(source, {
@@ -221,6 +288,7 @@ export async function fetchArtifact(opts: FetchOptions): Promise<FetchResult> {
         partSize: r.partSize,
         concurrency: r.concurrency,
         onProgress: (b, t) => progress.update(b, t),
+        ...(keep ? { keep } : {}),
       });
       progress.done();
       if (got.hex !== r.hex) {
@@ -234,6 +302,7 @@ export async function fetchArtifact(opts: FetchOptions): Promise<FetchResult> {
       await tmp.commit();
       downloaded = got.bytes;
       size = got.bytes;
+      modelBytes = keep?.bytes(got.bytes);
     } catch (e) {
       await tmp.discard();
       throw e;
@@ -246,7 +315,8 @@ export async function fetchArtifact(opts: FetchOptions): Promise<FetchResult> {
     await verifyFileSignature(blob, signature.bytes, key, { artifact: formatArtifactUri(r.ref), signature: signature.describe });
   }
   if (marker !== undefined) await writeAtomic(r.cache, marker, `${signature?.describe ?? ''}\n`);
-  const path = r.format === 'tar' ? await extract(r, blob) : blob;
+  if (r.format === 'onnx') return finish(blob, size, downloaded, downloaded === 0, modelBytes);
+  const path = treeOk && downloaded === 0 ? dir : await extract(r, blob, log);
   return finish(path, size, downloaded, downloaded === 0);
 }
 
@@ -261,31 +331,109 @@ function describeUri(ref: ArtifactRef): string {
   return formatArtifactUri(ref);
 }
 
-/** Size of a usable cache entry, or undefined (absent, or evicted because it failed re-hash). */
-async function confirmCached(r: Resolved, blob: string, expectedSize: number | undefined, log: Logger): Promise<number | undefined> {
-  const size = await fileSize(blob);
-  if (size === undefined) return undefined;
-  let bad: string | undefined;
-  if (expectedSize !== undefined && size !== expectedSize) bad = `size ${size} differs from the expected ${expectedSize}`;
-  else if (r.cacheVerify === 'rehash') {
-    const { hex } = await sha256File(blob);
-    if (hex !== r.hex) bad = `content hashes to sha256:${hex}`;
-  }
-  if (bad === undefined) return size;
-  log.warn('evicting a corrupt cache entry', { path: blob, reason: bad });
+/** Drop a cache entry that failed its check (and the tree extracted from it). */
+async function evict(r: Run, blob: string, reason: string, log: Logger): Promise<undefined> {
+  log.warn('evicting a corrupt cache entry; fetching it again', { path: blob, reason });
   await rm(blob, { force: true });
   await rm(extractedPath(r.cache, r.hex), { recursive: true, force: true });
   return undefined;
 }
 
-async function extract(r: Resolved, blob: string): Promise<string> {
+/** Run a cache read; a file that vanished meanwhile (a concurrent eviction) is a miss. */
+async function readCache<T>(what: string, f: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await f();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (e instanceof ModelpinError || (e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError'))) throw e;
+    throw cacheError(`cannot read ${what}`, e);
+  }
+}
+
+/**
+ * A usable cached blob: its size and, with `wantBytes`, its content in memory. Undefined when
+ * absent or evicted. Default policy: the bytes are hashed again (in memory when they are
+ * handed on, so no later read of the file can differ from what was checked).
+ */
+async function confirmBlob(r: Run, blob: string, expectedSize: number | undefined, wantBytes: boolean, log: Logger): Promise<{ size: number; data?: Uint8Array } | undefined> {
+  const size = await fileSize(blob);
+  if (size === undefined) return undefined;
+  if (expectedSize !== undefined && size !== expectedSize) return evict(r, blob, `size ${size} differs from the expected ${expectedSize}`, log);
+  const rehash = r.cacheVerify === 'rehash';
+  if (wantBytes) {
+    const got = await readCache(blob, () => readFileShared(blob, { hash: rehash, signal: r.signal }));
+    if (got === undefined) return undefined;
+    if ('changed' in got) return evict(r, blob, got.changed, log);
+    if (rehash && got.hex !== r.hex) return evict(r, blob, `content hashes to sha256:${got.hex}`, log);
+    return { size: got.data.byteLength, data: got.data };
+  }
+  if (!rehash) return { size };
+  const got = await readCache(blob, () => sha256File(blob, { signal: r.signal }));
+  if (got === undefined) return undefined;
+  if (got.hex !== r.hex) return evict(r, blob, `content hashes to sha256:${got.hex}`, log);
+  return { size: got.bytes };
+}
+
+/**
+ * A usable cached tar: the blob's size, and whether extracted/<hex> can be used as it is. By
+ * default one pass hashes the blob and compares the extracted tree with it entry by entry
+ * (contents, links, nothing extra); a blob that fails is evicted with its tree, a tree that
+ * fails is removed and extracted again from the blob just verified.
+ */
+async function confirmTree(r: Run, blob: string, dir: string, expectedSize: number | undefined, log: Logger): Promise<{ size: number; treeOk: boolean } | undefined> {
+  const size = await fileSize(blob);
+  if (size === undefined) {
+    // A tree without its blob cannot be checked: start over.
+    await rm(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  if (expectedSize !== undefined && size !== expectedSize) return evict(r, blob, `size ${size} differs from the expected ${expectedSize}`, log);
+  const entryThere = async () => (await fileSize(join(dir, r.entry))) !== undefined;
+  if (r.cacheVerify === 'size') return { size, treeOk: await entryThere() };
+  if ((await readCache(dir, () => stat(dir))) === undefined) {
+    const got = await readCache(blob, () => sha256File(blob, { signal: r.signal }));
+    if (got === undefined) return undefined;
+    if (got.hex !== r.hex) return evict(r, blob, `content hashes to sha256:${got.hex}`, log);
+    return { size, treeOk: false };
+  }
+  const { verifyExtracted } = await import('../archive/extract.js'); // tar is loaded only for tar artifacts
+  const check = await readCache(blob, () => verifyExtracted(blob, dir, { signal: r.signal }));
+  if (check === undefined) return undefined;
+  if (check.hex !== r.hex) return evict(r, blob, `content hashes to sha256:${check.hex}`, log);
+  if (check.problem !== undefined || !(await entryThere())) {
+    log.warn('the extracted tree differs from the verified archive; extracting it again', { path: dir, reason: check.problem ?? `the entry ${r.entry} is missing` });
+    await rm(dir, { recursive: true, force: true });
+    return { size, treeOk: false };
+  }
+  return { size, treeOk: true };
+}
+
+async function extract(r: Run, blob: string, log: Logger): Promise<string> {
   const dest = extractedPath(r.cache, r.hex);
   if (r.cacheVerify === 'size' && (await fileSize(join(dest, r.entry))) !== undefined) return dest;
-  // Re-extract from the verified blob (rehash mode, or a previous extraction lacks the entry).
-  await rm(dest, { recursive: true, force: true });
-  const tmpDir = await createTempDir(r.cache, r.hex);
+  // Extract from the blob (already verified on this start); the extraction hashes what it
+  // reads. A tree that failed its check was removed by confirmTree; one that appears meanwhile
+  // was renamed into place by another process, and extractArchive checks it before using it.
+  // Trusting trees (size), a tree without the entry is stale: start it over.
+  if (r.cacheVerify === 'size') await rm(dest, { recursive: true, force: true });
+  const tmp = await createTempDir(r.cache, r.hex);
   const { extractArchive } = await import('../archive/extract.js'); // tar is loaded only for tar artifacts
-  return extractArchive(blob, { tmpDir, dest, entry: r.entry, limits: r.limits, describe: formatArtifactUri(r.ref) });
+  try {
+    return await extractArchive(blob, {
+      tmpDir: tmp.path,
+      dest,
+      entry: r.entry,
+      limits: r.limits,
+      describe: formatArtifactUri(r.ref),
+      ...(r.cacheVerify === 'rehash' ? { expectedHex: r.hex } : {}),
+      signal: r.signal,
+    });
+  } catch (e) {
+    if (e instanceof ModelpinError && e.code === 'MODELPIN_E_CACHE' && /changed on disk/.test(e.message)) await evict(r, blob, e.message, log);
+    throw e;
+  } finally {
+    tmp.release();
+  }
 }
 
 async function loadKey(path: string): Promise<PublicKeyInfo> {
@@ -326,7 +474,7 @@ export function defaultSignatureUri(ref: ArtifactRef): string {
   }
 }
 
-async function fetchSignature(r: Resolved, opts: FetchOptions, log: Logger): Promise<{ bytes: Buffer; describe: string }> {
+async function fetchSignature(r: Run, opts: FetchOptions, log: Logger): Promise<{ bytes: Buffer; describe: string }> {
   const uri = opts.signatureUri ?? defaultSignatureUri(r.ref);
   const ref = parseArtifactUri(uri, { path: '--signature-uri' });
   const chunks: Buffer[] = [];
@@ -365,20 +513,24 @@ export async function digestOf(
   const env = opts.env ?? process.env;
   const log = opts.log ?? silentLogger;
   const ref = parseArtifactUri(uri, { path: 'uri' });
-  const timeout = AbortSignal.timeout(opts.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   const source = await openSource(ref, {
     env,
     log,
     ...(opts.credentialsDir ? { credentialsDir: opts.credentialsDir } : {}),
     ...(opts.caFile ? { caFile: opts.caFile } : {}),
   });
+  // The total budget is a timer we hold ourselves (see deadline.ts), cleared on the way out.
+  const deadline = scope([opts.signal], opts.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS);
+  const signal = deadline.signal;
   try {
     const partSize = envNumber(env, 'MODELPIN_FETCH_PART_SIZE') ?? DEFAULT_PART_SIZE;
     const concurrency = envNumber(env, 'MODELPIN_FETCH_CONCURRENCY') ?? DEFAULT_CONCURRENCY;
     const got = await download(source, { signal, retry: DEFAULT_RETRY, log, partSize, concurrency });
     return { digest: formatDigest(got.hex), size: got.bytes };
+  } catch (e) {
+    throw overTime(e, signal, describeUri(ref));
   } finally {
+    deadline.dispose();
     await source.close().catch(() => {});
   }
 }

@@ -3,8 +3,9 @@
 // https → http downgrade is refused. Resumption uses Range (+ If-Range with a strong ETag), and
 // the caller learns from `start` whether the server honoured it.
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, buildConnector, request, type Dispatcher } from 'undici';
 import { ModelpinError } from '../../src/errors.js';
 import { readSecretKey } from './credentials.js';
 import { classifyNetworkError } from './net-errors.js';
@@ -50,15 +51,65 @@ function loadCa(caFile: string): string[] {
   }
 }
 
+/** The fields of undici 7's HTTP/1 parser (client-h1.js) the guard below touches. */
+interface H1Parser {
+  paused?: unknown;
+  resume?: unknown;
+  ptr?: unknown;
+  llhttp?: { llhttp_resume?: unknown };
+}
+
+/**
+ * Work around undici 7's crash when a connection ends while the response body is paused by
+ * backpressure (nodejs/undici#5360): its socket 'end', 'error' (ECONNRESET) and 'close'
+ * handlers call the HTTP parser's finish(), which asserts that the parser is not paused; the
+ * AssertionError escapes as an uncaught exception that kills the process, and the request
+ * hangs. Any server that answers `Connection: close` (or HTTP/1.0) triggers it whenever our
+ * reader is behind when the connection ends (FIN or RST); a server truncating every response
+ * crashed the sidecar. Undici fixed it in 8.x (#5474, which needs Node ≥ 22.19; the 7.x
+ * backport is not released). Until then listeners that run before undici's do what that fix
+ * does: let the parser take what the socket still holds, then lift a pause that has nothing
+ * left to parse, so undici's own handling reports the truncation as an error (or completes a
+ * body delimited by the close) instead of asserting. Touches nothing unless the parser is
+ * paused with the fields used here, so it is inert on an undici without the bug. Remove it
+ * when undici is upgraded.
+ */
+export function resumeParserOnEnd(socket: Socket): void {
+  const unpause = () => {
+    const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'parser');
+    const parser = key === undefined ? undefined : (socket as unknown as Record<symbol, H1Parser | undefined>)[key];
+    if (parser?.paused !== true) return;
+    try {
+      // resume() parses what the socket still holds (or nothing), which is how a body whose
+      // last bytes were paused reaches its end of message; again only while data is left.
+      for (let i = 0; i < 16 && !socket.destroyed && parser.paused === true && (i === 0 || socket.readableLength > 0) && typeof parser.resume === 'function'; i++) {
+        (parser.resume as () => void)();
+      }
+      const llhttp = parser.llhttp;
+      if (parser.paused === true && typeof llhttp?.llhttp_resume === 'function' && typeof parser.ptr === 'number') {
+        (llhttp.llhttp_resume as (ptr: number) => void)(parser.ptr);
+        parser.paused = false;
+      }
+    } catch {
+      // Leave it to undici: this guard must never add a failure of its own.
+    }
+  };
+  for (const event of ['end', 'error', 'close'] as const) socket.prependListener(event, unpause);
+}
+
 export function httpSource(url: string, ctx: SourceContext, opts: HttpSourceOptions = {}): Source {
   const origin = new URL(url);
   const describe = redactUrl(origin);
   const idle = opts.idleTimeoutMs ?? ctx.idleTimeoutMs ?? 60_000;
+  const connector = buildConnector({ ...(ctx.caFile ? { ca: loadCa(ctx.caFile) } : {}), timeout: Math.min(idle, 30_000) });
   const agent = new Agent({
-    connect: ctx.caFile ? { ca: loadCa(ctx.caFile) } : {},
+    connect: (o, cb) =>
+      connector(o, (...args) => {
+        if (args[1]) resumeParserOnEnd(args[1]);
+        cb(...args);
+      }),
     headersTimeout: idle,
     bodyTimeout: idle,
-    connectTimeout: Math.min(idle, 30_000),
   });
   const authorization = httpAuthorization(ctx);
   // A strong validator from the first full response, so a resumed range is known to belong to

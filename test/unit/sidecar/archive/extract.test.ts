@@ -7,43 +7,10 @@ import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Header } from 'tar';
-type EntryTypeName = NonNullable<ConstructorParameters<typeof Header>[0] extends infer T ? (T extends { type?: infer U } ? U : never) : never>;
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ARCHIVE_LIMITS, extractArchive, safeRelative } from '../../../../sidecar/archive/extract.js';
 import { fetchArtifact } from '../../../../sidecar/fetch/index.js';
-
-interface E {
-  path: string;
-  type?: EntryTypeName;
-  body?: Buffer;
-  linkpath?: string;
-  size?: number;
-}
-
-/** A raw tar stream, exactly as written: no normalisation, so hostile paths survive. */
-function tarOf(entries: E[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const e of entries) {
-    const body = e.body ?? Buffer.alloc(0);
-    const h = new Header({
-      path: e.path,
-      mode: e.type === 'Directory' ? 0o755 : 0o644,
-      size: e.size ?? body.length,
-      type: e.type ?? 'File',
-      ...(e.linkpath === undefined ? {} : { linkpath: e.linkpath }),
-      mtime: new Date(0),
-      uid: 0,
-      gid: 0,
-    });
-    const block = Buffer.alloc(512);
-    h.encode(block, 0);
-    blocks.push(block);
-    if (body.length > 0) blocks.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
+import { tarOf, type TarEntry as E } from '../../../tools/tar-of.js';
 
 let dir: string;
 let n = 0;
@@ -107,7 +74,7 @@ describe('extractArchive', () => {
   const hostile: [string, E[], string][] = [
     ['an absolute path', [{ path: '/tmp/modelpin-evil-abs', body: model }, { path: 'model.onnx', body: model }], 'absolute'],
     ['a .. path', [{ path: 'a/../../modelpin-evil-dotdot', body: model }, { path: 'model.onnx', body: model }], '".."'],
-    ['a symlink escaping the tree', [{ path: 'model.onnx', body: model }, { path: 'evil', type: 'SymbolicLink', linkpath: '../../outside' }], 'escapes'],
+    ['a symlink escaping the tree', [{ path: 'model.onnx', body: model }, { path: 'evil', type: 'SymbolicLink', linkpath: '../../outside' }], 'leaves the archive'],
     ['an absolute symlink', [{ path: 'model.onnx', body: model }, { path: 'evil', type: 'SymbolicLink', linkpath: '/etc/passwd' }], 'absolute'],
     ['a file written through a symlink', [{ path: 'd', type: 'SymbolicLink', linkpath: '.' }, { path: 'd/model.onnx', body: model }], 'through the symlink'],
     ['a hard link escaping the tree', [{ path: 'model.onnx', body: model }, { path: 'evil', type: 'Link', linkpath: '../outside' }], 'hard link'],
@@ -153,6 +120,40 @@ describe('extractArchive', () => {
   it('refuses something that is not a tar archive', async () => {
     const { result } = await tryExtract(Buffer.from('this is not a tar file at all'.repeat(40)));
     expect(result).toMatchObject({ code: 'MODELPIN_E_ARCHIVE' });
+  });
+});
+
+describe('extractArchive when another process renamed its tree into place first', () => {
+  const archive = tarOf([{ path: 'model.onnx', body: model }, { path: 'w.bin', body: Buffer.from('weights') }]);
+  const hex = createHash('sha256').update(archive).digest('hex');
+  async function race(theirs: (dest: string) => Promise<void>) {
+    const base = join(dir, `race-${++n}`);
+    await mkdir(join(base, 'tmp', 'x'), { recursive: true });
+    const file = join(base, 'a.tar');
+    await writeFile(file, archive);
+    const dest = join(base, 'out');
+    await mkdir(dest);
+    await theirs(dest);
+    const r = await extractArchive(file, { tmpDir: join(base, 'tmp', 'x'), dest, entry: 'model.onnx', limits: DEFAULT_ARCHIVE_LIMITS, expectedHex: hex });
+    return { r, dest, base };
+  }
+
+  it('uses theirs when it matches the archive', async () => {
+    const { r, dest, base } = await race(async (d) => {
+      await writeFile(join(d, 'model.onnx'), model);
+      await writeFile(join(d, 'w.bin'), 'weights');
+    });
+    expect(r).toBe(dest);
+    expect(await readdir(join(base, 'tmp'))).toEqual([]);
+  });
+
+  it('replaces theirs when it does not', async () => {
+    const { r, dest } = await race(async (d) => {
+      await writeFile(join(d, 'model.onnx'), 'tampered-bytes!!');
+      await writeFile(join(d, 'w.bin'), 'weights');
+    });
+    expect(r).toBe(dest);
+    expect((await readFile(join(dest, 'model.onnx'))).equals(model)).toBe(true);
   });
 });
 
