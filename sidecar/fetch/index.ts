@@ -32,11 +32,11 @@ import { silentLogger, type Logger } from '../log.js';
 import { createProgress } from '../progress.js';
 import { openSource } from '../sources/index.js';
 import type { Source, SourceContext } from '../sources/types.js';
-import { readFileShared, sha256File } from '../verify/hash-file.js';
+import { readWholeFile, sha256File } from '../verify/hash-file.js';
 import { decodeSignature, loadPublicKey, verifyFileSignature, type PublicKeyInfo } from '../verify/signature.js';
 import { scope } from './deadline.js';
 import { download, type Sink } from './download.js';
-import { SharedBytes } from './keep.js';
+import { KeptBytes } from './keep.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 export type { CacheVerify } from '../cache/index.js';
@@ -99,7 +99,7 @@ export interface FetchResult {
   cached: boolean;
   durationMs: number;
   /**
-   * With readModel and format onnx: the whole model, backed by a SharedArrayBuffer (hand it to
+   * With readModel and format onnx: the whole model, in an ArrayBuffer of its own (transfer it to
    * worker threads without copying), equal to the pin: hashed in memory on this start (on a
    * fresh download the engine hashed this very copy). With MODELPIN_CACHE_VERIFY=size a cache
    * hit is read but not hashed. The view may be shorter than its buffer.
@@ -276,7 +276,7 @@ async function fetchWithin(r: Run, opts: FetchOptions, t0: number): Promise<Fetc
     const source = await openSource(r.ref, r.ctx);
     const tmp = await createTempBlob(r.cache, r.hex);
     const progress = createProgress({ mode: r.progress, log, label: 'fetch' });
-    const keep = wantBytes ? new SharedBytes() : undefined;
+    const keep = wantBytes ? new KeptBytes() : undefined;
     try {
       log.info('fetching artifact', { source: source.describe });
       const got = await download(source, {
@@ -361,7 +361,7 @@ async function confirmBlob(r: Run, blob: string, expectedSize: number | undefine
   if (expectedSize !== undefined && size !== expectedSize) return evict(r, blob, `size ${size} differs from the expected ${expectedSize}`, log);
   const rehash = r.cacheVerify === 'rehash';
   if (wantBytes) {
-    const got = await readCache(blob, () => readFileShared(blob, { hash: rehash, signal: r.signal }));
+    const got = await readCache(blob, () => readWholeFile(blob, { hash: rehash, signal: r.signal }));
     if (got === undefined) return undefined;
     if ('changed' in got) return evict(r, blob, got.changed, log);
     if (rehash && got.hex !== r.hex) return evict(r, blob, `content hashes to sha256:${got.hex}`, log);

@@ -52,7 +52,7 @@ export interface WorkerPool {
 export async function startWorkers(o: StartWorkersOptions): Promise<WorkerPool> {
   const script = workerScript();
   const n = Math.max(1, o.workers);
-  // ONNX Runtime's node binding takes only an ArrayBuffer, not a SharedArrayBuffer.
+  // ONNX Runtime's node binding takes only an ArrayBuffer (not a SharedArrayBuffer), and a whole one transfers.
   const bytes = 'bytes' in o.model ? ownBuffer(o.model.bytes) : undefined;
   const spawn = (i: number, opts: WorkerInit['options']) => {
     const last = i === n - 1;

@@ -40,20 +40,20 @@ export async function sha256File(path: string, opts: { signal?: AbortSignal } = 
 export interface ReadFile {
   /** SHA-256 of exactly `data` (absent when hashing was not asked for). */
   hex?: string;
-  /** The whole file, in memory backed by a SharedArrayBuffer (shareable with worker threads). */
+  /** The whole file, in an ArrayBuffer of exactly its size (transferable to a worker thread). */
   data: Uint8Array;
 }
 
 /**
- * Read the whole file once into a SharedArrayBuffer and (by default) hash those bytes in
+ * Read the whole file once into memory and (by default) hash those bytes in
  * memory, so the digest describes exactly the buffer handed on, whatever happens to the file
  * afterwards. A file that grows or shrinks while it is read is reported as `changed`.
  */
-export async function readFileShared(path: string, opts: { hash?: boolean; signal?: AbortSignal } = {}): Promise<ReadFile | { changed: string }> {
+export async function readWholeFile(path: string, opts: { hash?: boolean; signal?: AbortSignal } = {}): Promise<ReadFile | { changed: string }> {
   const fh = await open(path, 'r');
   try {
     const size = (await fh.stat()).size;
-    const data = new Uint8Array(new SharedArrayBuffer(size));
+    const data = new Uint8Array(size);
     const h = opts.hash === false ? undefined : createHash('sha256');
     let pos = 0;
     let next = size > 0 ? fh.read(data, 0, Math.min(CHUNK, size), 0) : undefined;

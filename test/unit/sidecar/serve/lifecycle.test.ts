@@ -200,3 +200,41 @@ describe('serve lifecycle', () => {
     await expect(fetch(srv.url('/v2/health/live'))).rejects.toThrow();
   });
 });
+
+describe('serve never loads unverified bytes from its cache', () => {
+  it('a flipped byte in the cached model is found at the next start: evicted, fetched again, right answers', async () => {
+    const { readdirSync, writeFileSync: write, readFileSync: read, chmodSync, rmSync: rm } = await import('node:fs');
+    const fx = writeModel(mlpModel());
+    const cacheDir = fx.dir + '/cache-flip';
+    const body = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: new Array(64).fill(0.25) }] };
+    const first = await startServer(fx, { cacheDir });
+    await first.handle.ready;
+    const want = (await post(first.url('/v2/models/m/infer'), body)).json.outputs[0].data;
+    await first.stop();
+    const blob = join(cacheDir, 'sha256', readdirSync(join(cacheDir, 'sha256'))[0]!);
+    const bytes = read(blob);
+    bytes[1000] ^= 0xff;
+    chmodSync(blob, 0o644);
+    write(blob, bytes);
+    const lines: { msg: string; cached?: boolean }[] = [];
+    const { createLogger } = await import('../../../../sidecar/log.js');
+    const again = await startServe(testConfig(fx, { cacheDir }), { fetch: fetchArtifact, log: createLogger({ write: (l) => lines.push(JSON.parse(l)) }) });
+    await again.ready;
+    expect(lines.some((l) => /corrupt|does not match|evict/i.test(l.msg))).toBe(true);
+    expect(lines.find((l) => l.msg === 'ready')!.cached).toBe(false);
+    const r = await post(`http://127.0.0.1:${again.port}/v2/models/m/infer`, body);
+    expect(r.json.outputs[0].data).toEqual(want);
+    await again.shutdown();
+    // With the source gone, a corrupt cache entry means no start at all, never the wrong bytes.
+    const blob2 = join(cacheDir, 'sha256', readdirSync(join(cacheDir, 'sha256'))[0]!);
+    const b2 = read(blob2);
+    b2[2000] ^= 0xff;
+    chmodSync(blob2, 0o644);
+    write(blob2, b2);
+    rm(fx.file);
+    const gone = await startServe(testConfig(fx, { cacheDir }), { fetch: fetchArtifact, log: silentLogger });
+    await expect(gone.ready).rejects.toMatchObject({ code: 'MODELPIN_E_FETCH_NOT_FOUND' });
+    expect(gone.service.isReady).toBe(false);
+    fx.cleanup();
+  });
+});
