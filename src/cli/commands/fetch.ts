@@ -12,7 +12,7 @@ interface FetchArgs {
   format: 'onnx' | 'tar';
   entry: string;
   size?: number;
-  'cache-dir': string;
+  'cache-dir'?: string;
   'credentials-dir'?: string;
   'ca-file'?: string;
   'signature-uri'?: string;
@@ -42,7 +42,7 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
       .option('format', { choices: ['onnx', 'tar'] as const, default: fromEnv('format') ?? 'onnx', describe: 'a single .onnx, or a .tar/.tar.gz to extract' })
       .option('entry', { type: 'string', default: fromEnv('entry') ?? 'model.onnx', describe: 'path of the .onnx inside a tar' })
       .option('size', { type: 'number', default: numberFromEnv('size'), describe: 'expected size in bytes; a larger download is refused' })
-      .option('cache-dir', { type: 'string', default: fromEnv('cache-dir') ?? '/var/cache/modelpin', describe: 'content-addressed cache directory' })
+      .option('cache-dir', { type: 'string', default: fromEnv('cache-dir'), describe: 'content-addressed cache directory (default $XDG_CACHE_HOME/modelpin, else ~/.cache/modelpin; the sidecar image sets MODELPIN_CACHE_DIR to its volume)' })
       .option('credentials-dir', { type: 'string', default: fromEnv('credentials-dir'), describe: 'mounted Secret: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, token or authorization' })
       .option('ca-file', { type: 'string', default: fromEnv('ca-file'), describe: 'extra PEM CA bundle trusted for HTTPS' })
       .option('signature-uri', { type: 'string', default: fromEnv('signature-uri'), describe: 'detached signature (default <uri>.sig when --public-key is set)' })
@@ -52,7 +52,11 @@ export const fetchCommand: CommandModule<object, FetchArgs> = {
 };
 
 async function runFetch(args: FetchArgs): Promise<void> {
-  const [{ fetchArtifact }, { createLogger }] = await Promise.all([import('../../../sidecar/fetch/index.js'), import('../../../sidecar/log.js')]);
+  const [{ fetchArtifact }, { createLogger }, { defaultCacheDir }] = await Promise.all([
+    import('../../../sidecar/fetch/index.js'),
+    import('../../../sidecar/log.js'),
+    import('../../../sidecar/config.js'),
+  ]);
   const ctl = new AbortController();
   // The temp file is discarded on the way out; nothing partial is ever left trusted.
   const stop = (sig: NodeJS.Signals) =>
@@ -65,7 +69,7 @@ async function runFetch(args: FetchArgs): Promise<void> {
     format: args.format,
     entry: args.entry,
     ...(args.size === undefined ? {} : { size: args.size }),
-    cacheDir: args['cache-dir'],
+    cacheDir: args['cache-dir'] ?? defaultCacheDir(),
     ...(args['credentials-dir'] ? { credentialsDir: args['credentials-dir'] } : {}),
     ...(args['ca-file'] ? { caFile: args['ca-file'] } : {}),
     ...(args['signature-uri'] ? { signatureUri: resolveLocalUri(args['signature-uri'], process.cwd()) } : {}),
@@ -122,7 +126,7 @@ export async function fetchFastPath(argv: readonly string[]): Promise<boolean> {
     format,
     entry: get('entry') ?? 'model.onnx',
     ...(size === undefined ? {} : { size: Number(size) }),
-    'cache-dir': get('cache-dir') ?? '/var/cache/modelpin',
+    ...opt('cache-dir'),
     ...opt('credentials-dir'),
     ...opt('ca-file'),
     ...opt('signature-uri'),

@@ -47,4 +47,21 @@ describe('fetchFastPath', () => {
     expect(await fetchFastPath(['--uri', file, '--log-level', 'error'])).toBe(true);
     expect(out).toEqual([`${join(dir, 'cache', 'sha256', hex)}\n`]);
   });
+
+  it('without --cache-dir or MODELPIN_CACHE_DIR uses the user cache dir, never /var/cache (#12.8)', async () => {
+    const body = randomBytes(500);
+    const file = join(dir, 'n.onnx');
+    await writeFile(file, body);
+    const hex = createHash('sha256').update(body).digest('hex');
+    vi.stubEnv('MODELPIN_CACHE_DIR', '');
+    vi.stubEnv('XDG_CACHE_HOME', join(dir, 'xdg'));
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      out.push(String(s));
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    expect(await fetchFastPath(['--uri', file, '--digest', `sha256:${hex}`, '--log-level', 'error'])).toBe(true);
+    expect(out).toEqual([`${join(dir, 'xdg', 'modelpin', 'sha256', hex)}\n`]);
+  });
 });

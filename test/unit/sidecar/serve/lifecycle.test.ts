@@ -213,7 +213,7 @@ describe('serve never loads unverified bytes from its cache', () => {
     await first.stop();
     const blob = join(cacheDir, 'sha256', readdirSync(join(cacheDir, 'sha256'))[0]!);
     const bytes = read(blob);
-    bytes[1000] ^= 0xff;
+    bytes[1000] = bytes[1000]! ^ 0xff;
     chmodSync(blob, 0o644);
     write(blob, bytes);
     const lines: { msg: string; cached?: boolean }[] = [];
@@ -228,7 +228,7 @@ describe('serve never loads unverified bytes from its cache', () => {
     // With the source gone, a corrupt cache entry means no start at all, never the wrong bytes.
     const blob2 = join(cacheDir, 'sha256', readdirSync(join(cacheDir, 'sha256'))[0]!);
     const b2 = read(blob2);
-    b2[2000] ^= 0xff;
+    b2[2000] = b2[2000]! ^ 0xff;
     chmodSync(blob2, 0o644);
     write(blob2, b2);
     rm(fx.file);
