@@ -157,6 +157,7 @@ export async function startServe(cfg: ServeConfig, deps: { fetch: FetchFn; log: 
       warmup: { source: warmup.source, samples: warmup.samples, ...(warmup.skipped ? { skipped: warmup.skipped } : {}) },
       readyMs: round(performance.now() - t0),
       workers: pool.executors.length,
+      ortBinding: pool.syncBinding ? 'sync' : 'async',
       batching: batching.enabled,
       inputs: sig.inputs.map((t) => `${t.name}:${t.type.v2}[${t.shape.join(',')}]`),
       outputs: sig.outputs.map((t) => `${t.name}:${t.type.v2}[${t.shape.join(',')}]`),

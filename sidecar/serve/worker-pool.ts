@@ -4,7 +4,7 @@
 // last, which takes them by transfer (one worker: no copy at all).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ModelpinError } from '../../src/errors.js';
 import type { Executor, Feed, OutputTensor } from './executor.js';
 import { sessionOptions, type OrtOptions } from './ort-tensors.js';
@@ -45,6 +45,8 @@ export interface WorkerPool {
   /** Session creation time of the first worker (what a cold start pays). */
   sessionCreateMs: number;
   ortVersion: string;
+  /** Runs go through onnxruntime-node's synchronous binding (else its public async API). */
+  syncBinding: boolean;
   /** Terminate every worker (their sessions go with them). */
   close(): Promise<void>;
 }
@@ -57,8 +59,10 @@ export async function startWorkers(o: StartWorkersOptions): Promise<WorkerPool> 
   const spawn = (i: number, opts: WorkerInit['options']) => {
     const last = i === n - 1;
     const model = bytes ? { bytes: last ? bytes : bytes.slice() } : o.model;
-    const init: WorkerInit = { model, describe: o.describe, options: opts };
-    return new WorkerExecutor(script, init, bytes && last ? [bytes.buffer as ArrayBuffer] : [], o.onFatal);
+    const { port1, port2 } = new MessageChannel();
+    const wake = new SharedArrayBuffer(4);
+    const init: WorkerInit = { model, describe: o.describe, options: opts, runs: port2, wake };
+    return new WorkerExecutor(script, init, [port2, ...(bytes && last ? [bytes.buffer as ArrayBuffer] : [])], o.onFatal, port1, new Int32Array(wake));
   };
   const first = spawn(0, sessionOptions(o.ort, o.optimizedModelFilePath ? { optimizedModelFilePath: o.optimizedModelFilePath } : {}));
   const executors: WorkerExecutor[] = [first];
@@ -72,6 +76,7 @@ export async function startWorkers(o: StartWorkersOptions): Promise<WorkerPool> 
       executors,
       sessionCreateMs: loaded.ms,
       ortVersion: loaded.ortVersion,
+      syncBinding: loaded.sync,
       close: async () => {
         await Promise.all(executors.map((e) => e.close()));
       },
@@ -100,8 +105,15 @@ class WorkerExecutor implements Executor {
   private closing = false;
   private dead: Error | undefined;
 
-  constructor(script: string, init: WorkerInit, transfer: ArrayBuffer[], onFatal: (err: Error) => void) {
-    this.worker = new Worker(script, { workerData: init, transferList: transfer });
+  constructor(
+    script: string,
+    init: WorkerInit,
+    transfer: (ArrayBuffer | MessagePort)[],
+    onFatal: (err: Error) => void,
+    private readonly runs: MessagePort,
+    private readonly wake: Int32Array,
+  ) {
+    this.worker = new Worker(script, { workerData: init, transferList: transfer as never });
     let onLoaded!: (l: Loaded) => void;
     let onLoadFailed!: (e: unknown) => void;
     let loaded = false;
@@ -156,7 +168,10 @@ class WorkerExecutor implements Executor {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const msg: ToWorker = { type: 'run', id, feeds };
-      this.worker.postMessage(msg, [...transfer]);
+      this.runs.postMessage(msg, [...transfer]);
+      // The worker sleeps in Atomics.wait on this counter (see worker/entry.ts).
+      Atomics.add(this.wake, 0, 1);
+      Atomics.notify(this.wake, 0, 1);
     });
   }
 
@@ -165,5 +180,6 @@ class WorkerExecutor implements Executor {
     for (const p of this.pending.values()) p.reject(new ModelpinError('MODELPIN_E_NOT_READY', 'the server is shutting down'));
     this.pending.clear();
     await this.worker.terminate();
+    this.runs.close();
   }
 }
