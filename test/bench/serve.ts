@@ -137,7 +137,7 @@ async function modelpin(extra: string[], cacheDir: string, cli = CLI): Promise<{
   const port = await freePort();
   const t0 = performance.now();
   const [cmd, args] = pinned(0, process.execPath, [
-    cli, 'serve', '--uri', pathToFileURL(MODEL).href, '--digest', digest, '--name', 'fraud-detector', '--port', String(port), '--host', '127.0.0.1', '--cache-dir', cacheDir, ...extra,
+    cli, 'serve', '--uri', pathToFileURL(MODEL).href, '--digest', digest, '--name', 'fraud-detector', '--port', String(port), '--grpc-port', '0', '--host', '127.0.0.1', '--cache-dir', cacheDir, ...extra,
   ]);
   const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(c);

@@ -118,7 +118,7 @@ export function generate() {
     '// Regenerate with: node test/tools/gen-grpc-descriptors.mjs',
     '',
     '/** The protobufjs JSON form of inference.proto, health.proto and reflection.proto (field names as in the .proto). */',
-    `export const PROTO_JSON = ${JSON.stringify(all.toJSON({ keepComments: false }))};`,
+    `export const PROTO_JSON: unknown = ${JSON.stringify(all.toJSON({ keepComments: false }))};`,
     '',
     '/** Per .proto file: its serialized google.protobuf.FileDescriptorProto (base64) and the symbols it defines. */',
     `export const FILE_DESCRIPTORS: readonly { name: string; package: string; symbols: readonly string[]; descriptor: string }[] = ${JSON.stringify(files, null, 1)};`,
