@@ -48,6 +48,13 @@ export class GrpcServer {
 
   constructor(private readonly opts: GrpcOptions) {
     const svc = opts.service;
+    // grpc-js writes its own diagnostics (e.g. each failed bind) to stderr as plain text; the
+    // sidecar's stderr is JSON lines, so they go through the log instead.
+    grpc.setLogger({
+      error: (...a: unknown[]) => opts.log.warn('grpc-js', { detail: a.map(String).join(' ') }),
+      info: (...a: unknown[]) => opts.log.debug('grpc-js', { detail: a.map(String).join(' ') }),
+      debug: (...a: unknown[]) => opts.log.debug('grpc-js', { detail: a.map(String).join(' ') }),
+    } as unknown as Console);
     this.head = { model_name: svc.name, model_version: svc.version ?? '' };
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': opts.maxMessageBytes,
