@@ -210,7 +210,9 @@ export async function startServe(cfg: ServeConfig, deps: { fetch: FetchFn; log: 
         if (drained) {
           // Idle workers stop at once; a busy one (only after a timeout) is left to the process exit.
           await pool?.close();
-          log.info('drained; exiting');
+          // What was answered over the process's life: a client can check that none of its answers went missing.
+          const r = metrics.requests;
+          log.info('drained; exiting', { succeeded: { rest: r.rest.success.value, grpc: r.grpc.success.value }, failed: { rest: r.rest.failure.value, grpc: r.grpc.failure.value } });
         } else {
           log.error('drain timed out with requests still in flight', { drainTimeoutSeconds: cfg.drainTimeoutSeconds, inFlight: service.inFlight });
         }

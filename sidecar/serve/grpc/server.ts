@@ -58,8 +58,8 @@ export class GrpcServer {
     this.head = { model_name: svc.name, model_version: svc.version ?? '' };
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': opts.maxMessageBytes,
-      // channelz keeps per-call bookkeeping nothing here reads.
-      'grpc.enable_channelz': 0,
+      // channelz stays on: without it grpc-js's forceShutdown() does not find the open
+      // connections (it tracks them only for channelz), and the drain bound could not drop them.
       // Bound what one connection can open at once; admission bounds the rest.
       'grpc.max_concurrent_streams': 1000,
     });
