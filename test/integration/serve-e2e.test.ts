@@ -69,6 +69,8 @@ describe('serve e2e: rendered example spec → sidecar process → MinIO', () =>
     args[args.indexOf('--credentials-dir') + 1] = creds;
     // containerPort → a free port on loopback.
     args[args.indexOf('--port') + 1] = '0';
+    // This test speaks REST: gRPC off rather than the rendered 8081, which may be taken here.
+    args[args.indexOf('--grpc-port') + 1] = '0';
     const env: Record<string, string> = {};
     for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
     // Credentials come only from the mounted Secret: scrub any from the test runner's env.
