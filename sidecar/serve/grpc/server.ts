@@ -8,7 +8,6 @@
 // Messages are (de)serialized here, not by grpc-js: grpc-js answers a message its deserializer
 // throws on with INTERNAL, and a malformed request is the client's mistake (INVALID_ARGUMENT).
 import * as grpc from '@grpc/grpc-js';
-import type { AddressInfo } from 'node:net';
 import { GRPC, isModelpinError, ModelpinError, wireStatus } from '../../../src/errors.js';
 import { quoteName } from '../../../src/quote.js';
 import type { Logger } from '../../log.js';
@@ -67,8 +66,8 @@ export class GrpcServer {
       ServerLive: (_, done) => done(null, encode(T.ServerLiveResponse, { live: true })),
       ServerReady: (_, done) => done(null, encode(T.ServerReadyResponse, { ready: svc.isReady })),
       ModelReady: (b, done) => {
-        const r = this.modelRequest(b, T.ModelReadyRequest);
-        done(null, encode(T.ModelReadyResponse, { ready: svc.isReady && r !== undefined }));
+        this.modelRequest(b, T.ModelReadyRequest);
+        done(null, encode(T.ModelReadyResponse, { ready: svc.isReady }));
       },
       ServerMetadata: (_, done) => done(null, encode(T.ServerMetadataResponse, { name: 'modelpin', version: svc.opts.serverVersion, extensions: EXTENSIONS })),
       ModelMetadata: (b, done) => {
@@ -344,4 +343,3 @@ function listenError(err: Error, port: number, host: string | undefined): Error 
   return new ModelpinError('MODELPIN_E_SERVE_CONFIG', `cannot listen for gRPC on ${where}: ${m}`, { hint: 'check --host and --grpc-port' });
 }
 
-export type { AddressInfo };
