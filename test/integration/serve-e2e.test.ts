@@ -144,7 +144,7 @@ describe('serve e2e: rendered example spec → sidecar process → MinIO', () =>
 
     const metrics = (await get(`${base}/metrics`)).text;
     expect(metrics).toMatch(new RegExp(`^modelpin_fetch_bytes_total ${modelBytes.length}$`, 'm'));
-    expect(metrics).toContain(`modelpin_infer_requests_total{model="${name}",version="",outcome="success"} 41`);
+    expect(metrics).toContain(`modelpin_infer_requests_total{model="${name}",version="",protocol="rest",outcome="success"} 41`);
     p.child.kill('SIGTERM');
     expect((await p.exit).code).toBe(0);
     // The pod's logs are one JSON object per line (nothing else, e.g. an SDK notice, on stderr).
