@@ -136,7 +136,7 @@ describe('gRPC: every datatype, raw and typed contents, one request path with RE
     expect(Array.from(f)).toEqual((TYPED.FP32 as number[]).map((v) => Math.fround(v + v)));
   });
 
-  it('answers FP16 outputs of a typed request in raw_output_contents (FP16 has no typed field), every output raw', async () => {
+  it('refuses a typed FP16 input: FP16 has no typed contents field', async () => {
     const inputs = ALL_TYPES.map((t) => ({ name: `in_${t.suffix}`, datatype: t.v2, shape: [2, 2], contents: t.v2 === 'FP16' ? {} : { [FIELD[t.v2]!]: typedValues(t.v2) } }));
     // An FP16 input cannot be typed: refused with the precise message.
     expect(await c.infer({ model_name: 'types', inputs })).toEqual({ code: STATUS.INVALID_ARGUMENT, details: "input 'in_f16' is FP16, which has no typed contents field; send it in raw_input_contents" });
@@ -153,8 +153,12 @@ describe('gRPC: typed contents for the 12 datatypes that have a typed field', ()
       buildModel({
         name: 'typed',
         inputs: TYPES.map((t) => ({ name: `in_${t.suffix}`, type: t.type, shape: ['N', 2] })),
-        outputs: TYPES.map((t) => ({ name: `out_${t.suffix}`, type: t.type, shape: ['N', 2] })),
-        nodes: TYPES.map((t) => ({ op: 'Identity', inputs: [`in_${t.suffix}`], outputs: [`out_${t.suffix}`] })),
+        outputs: [...TYPES.map((t) => ({ name: `out_${t.suffix}`, type: t.type, shape: ['N', 2] })), { name: 'half_f32', type: 'FLOAT16' as const, shape: ['N', 2] }],
+        nodes: [
+          ...TYPES.map((t) => ({ op: 'Identity', inputs: [`in_${t.suffix}`], outputs: [`out_${t.suffix}`] })),
+          // An FP16 output of a request that can be all typed: ONNX Cast to FLOAT16 (10).
+          { op: 'Cast', inputs: ['in_f32'], outputs: ['half_f32'], attrs: { to: 10 } },
+        ],
       }),
     );
     srv = await startServer(fx, { name: 'typed', grpcPort: await freePort() });
@@ -181,9 +185,22 @@ describe('gRPC: typed contents for the 12 datatypes that have a typed field', ()
       const want = t.v2 === 'BYTES' ? (TYPED.BYTES as string[]).map((x) => Buffer.from(x)) : TYPED[t.v2];
       expect(got, t.v2).toEqual(want);
     }
-    const raw = await c.inferRaw({ model_name: 'typed', inputs: TYPES.map((t) => ({ name: `in_${t.suffix}`, datatype: t.v2, shape: [2, 2] })), raw_input_contents: TYPES.map((t) => RAW[t.v2]) });
+    const raw = await c.inferRaw({ model_name: 'typed', inputs: TYPES.map((t) => ({ name: `in_${t.suffix}`, datatype: t.v2, shape: [2, 2] })), raw_input_contents: TYPES.map((t) => RAW[t.v2]), outputs: TYPES.map((t) => ({ name: `out_${t.suffix}` })) });
     const res = raw.res as unknown as { outputs: { name: string }[]; raw_output_contents: Buffer[] };
     for (const t of TYPES) expect(bytesOf(res.raw_output_contents[res.outputs.findIndex((o) => o.name === `out_${t.suffix}`)]).equals(RAW[t.v2]!), t.v2).toBe(true);
+  });
+
+  it('a typed request whose answer has an FP16 output is answered in raw_output_contents, every output', async () => {
+    const r = await c.inferRaw({
+      model_name: 'typed',
+      inputs: TYPES.map((t) => ({ name: `in_${t.suffix}`, datatype: t.v2, shape: [2, 2], contents: { [FIELD[t.v2]!]: typedValues(t.v2) } })),
+      outputs: [{ name: 'half_f32' }, { name: 'out_f32' }],
+    });
+    const res = r.res as unknown as { outputs: { name: string; datatype: string; contents?: unknown }[]; raw_output_contents: Buffer[] };
+    expect(res.outputs.map((o) => [o.name, o.datatype])).toEqual([['half_f32', 'FP16'], ['out_f32', 'FP32']]);
+    expect(res.raw_output_contents).toHaveLength(2);
+    expect(Array.from(new Uint16Array(Uint8Array.from(res.raw_output_contents[0]!).buffer))).toEqual((TYPED.FP32 as number[]).map(toHalfBits));
+    expect(bytesOf(res.raw_output_contents[1]).equals(RAW.FP32!)).toBe(true);
   });
 });
 
