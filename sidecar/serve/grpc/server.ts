@@ -57,10 +57,10 @@ export class GrpcServer {
     this.head = { model_name: svc.name, model_version: svc.version ?? '' };
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': opts.maxMessageBytes,
-      // channelz stays on: without it grpc-js's forceShutdown() does not find the open
-      // connections (it tracks them only for channelz), and the drain bound could not drop them.
       // Bound what one connection can open at once; admission bounds the rest.
       'grpc.max_concurrent_streams': 1000,
+      // ('grpc.enable_channelz' stays on: without it grpc-js's forceShutdown() does not find the
+      // open connections, which it tracks only for channelz, and the drain bound could not drop them.)
     });
     const unary: Record<string, Unary> = {
       ServerLive: (_, done) => done(null, encode(T.ServerLiveResponse, { live: true })),
@@ -116,11 +116,21 @@ export class GrpcServer {
     }
   }
 
+  /** Bind like REST: `host`, or every interface (dual-stack `::`, or 0.0.0.0 where the host has no IPv6). */
   async listen(port: number, host?: string): Promise<number> {
-    const where = host === undefined ? `[::]:${port}` : host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-    return new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(where, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(listenError(err, port, host)) : resolve(bound)));
-    });
+    const bind = (where: string) =>
+      new Promise<number>((resolve, reject) => this.server.bindAsync(where, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))));
+    try {
+      if (host !== undefined) return await bind(host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`);
+      try {
+        return await bind(`[::]:${port}`);
+      } catch (err) {
+        if (!/EAFNOSUPPORT|EADDRNOTAVAIL/.test((err as Error).message)) throw err;
+        return await bind(`0.0.0.0:${port}`);
+      }
+    } catch (err) {
+      throw listenError(err as Error, port, host);
+    }
   }
 
   /** Readiness changed (ready, or draining): tell Health.Watch streams. */

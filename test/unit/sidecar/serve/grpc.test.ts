@@ -427,6 +427,23 @@ describe('gRPC: every malformed request gets its status and REST’s message', (
     expect((await c.call('ModelStreamInfer', 'inference.ServerLiveRequest', {})).code).toBe(STATUS.UNIMPLEMENTED);
   });
 
+  it("a handler's unexpected exception is INTERNAL with REST's 500 message, and the server keeps serving", async () => {
+    const svc = mlpSrv.handle.service;
+    const original = svc.metadata.bind(svc);
+    svc.metadata = () => {
+      throw new TypeError('boom: a bug in a handler');
+    };
+    try {
+      const r = await get(mlpSrv.url('/v2/models/m'));
+      const g = await cm.call('ModelMetadata', 'inference.ModelMetadataRequest', { name: 'm' });
+      expect(r.status).toBe(500);
+      expect(g).toEqual({ code: WIRE_STATUS.MODELPIN_E_INFER_FAILED!.grpc, details: r.json.error });
+    } finally {
+      svc.metadata = original;
+    }
+    expect((await cm.call('ModelMetadata', 'inference.ModelMetadataRequest', { name: 'm' })).code).toBe(0);
+  });
+
   it('counts gRPC requests under protocol="grpc" in the same metrics', async () => {
     const m = (await get(srv.url('/metrics'))).text;
     expect(Number(/modelpin_infer_requests_total\{model="types",version="7",protocol="grpc",outcome="failure"\} (\d+)/.exec(m)![1])).toBeGreaterThan(0);
