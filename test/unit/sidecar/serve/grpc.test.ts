@@ -134,6 +134,23 @@ describe('gRPC: every datatype, raw and typed contents, one request path with RE
     const sum = res.outputs.findIndex((o) => o.name === 'sum_f32');
     const f = new Float32Array(Uint8Array.from(res.raw_output_contents[sum]!).buffer);
     expect(Array.from(f)).toEqual((TYPED.FP32 as number[]).map((v) => Math.fround(v + v)));
+    // The same tensors through REST's binary extension: the same bytes out, output for output.
+    const header = Buffer.from(JSON.stringify({ inputs: inputs.map((t, i) => ({ ...t, parameters: { binary_data_size: RAW[ALL_TYPES[i]!.v2]!.length } })), parameters: { binary_data_output: true } }));
+    const http = await fetch(srv.url('/v2/models/types/versions/7/infer'), {
+      method: 'POST',
+      headers: { 'Inference-Header-Content-Length': String(header.length) },
+      body: Buffer.concat([header, ...ALL_TYPES.map((t) => RAW[t.v2]!)]),
+    });
+    const all = Buffer.from(await http.arrayBuffer());
+    const hlen = Number(http.headers.get('inference-header-content-length'));
+    const head = JSON.parse(all.subarray(0, hlen).toString()) as { outputs: { name: string; parameters: { binary_data_size: number } }[] };
+    let off = hlen;
+    for (const o of head.outputs) {
+      const bytes = all.subarray(off, off + o.parameters.binary_data_size);
+      off += o.parameters.binary_data_size;
+      expect(bytes.equals(bytesOf(res.raw_output_contents[res.outputs.findIndex((x) => x.name === o.name)])), o.name).toBe(true);
+    }
+    expect(head.outputs).toHaveLength(res.outputs.length);
   });
 
   it('refuses a typed FP16 input: FP16 has no typed contents field', async () => {
