@@ -57,8 +57,10 @@ export class GrpcServer {
     this.head = { model_name: svc.name, model_version: svc.version ?? '' };
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': opts.maxMessageBytes,
-      // Bound what one connection can open at once; admission bounds the rest.
-      'grpc.max_concurrent_streams': 1000,
+      // grpc-js reads a whole message before any handler sees it, so the held-bytes bound counts
+      // gRPC bytes only then: what one connection can make us buffer is bounded by this many
+      // calls at once (clients queue the rest) × the message limit.
+      'grpc.max_concurrent_streams': 128,
       // ('grpc.enable_channelz' stays on: without it grpc-js's forceShutdown() does not find the
       // open connections, which it tracks only for channelz, and the drain bound could not drop them.)
     });
