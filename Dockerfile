@@ -56,6 +56,6 @@ USER 65532:65532
 # The cache is the pod's emptyDir at this path (rendered manifests mount it there); on a
 # workstation the default is the user's cache directory instead.
 ENV NODE_ENV=production MODELPIN_CACHE_DIR=/var/cache/modelpin
-EXPOSE 8080
+EXPOSE 8080 8081
 ENTRYPOINT ["modelpin"]
 CMD ["serve"]

@@ -44,6 +44,7 @@ export const SERVE_FLAGS: readonly FlagDef[] = [
   { name: 'name', kind: 'string', required: true, describe: 'served model name: /v2/models/<name>' },
   { name: 'model-version', kind: 'string', describe: 'served version: /v2/models/<name>/versions/<v>' },
   { name: 'port', kind: 'int', min: 0, max: 65535, describe: 'HTTP port; 0 picks a free port (the "listening" log line says which)' },
+  { name: 'grpc-port', kind: 'int', min: 0, max: 65535, describe: 'gRPC port (inference.GRPCInferenceService, health, reflection); 0 turns gRPC off' },
   { name: 'host', kind: 'string', describe: 'address to bind (default: all interfaces)' },
   { name: 'workers', kind: 'int', min: 1, max: 64, describe: 'inference worker threads, each with its own ONNX Runtime session (Triton\'s instance count)' },
   { name: 'max-batch-size', kind: 'int', min: 1, max: 4096, describe: 'dynamic batching: rows per ONNX Runtime run; 1 = off. On only after the start-up check finds rows independent' },
@@ -78,6 +79,7 @@ export const DEFAULTS = {
   format: 'onnx',
   'log-level': 'info',
   port: 8080,
+  'grpc-port': 8081,
   workers: 1,
   // Off unless asked for: concatenating requests is only correct for models whose rows never
   // interact, which the start-up check then confirms.
@@ -118,6 +120,8 @@ export interface ServeConfig {
   readonly name: string;
   readonly modelVersion?: string;
   readonly port: number;
+  /** 0: no gRPC server. */
+  readonly grpcPort: number;
   readonly host?: string;
   readonly workers: number;
   readonly maxBatchSize: number;
@@ -209,6 +213,7 @@ export function serveConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, cw
     name: str('name')!,
     ...opt('modelVersion', str('model-version')),
     port: num('port'),
+    grpcPort: num('grpc-port'),
     ...opt('host', str('host')),
     workers: num('workers'),
     maxBatchSize: num('max-batch-size'),

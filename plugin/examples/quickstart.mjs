@@ -24,14 +24,15 @@ const pod = workload.spec.template.spec;
 const sidecar = [...(pod.initContainers ?? []), ...pod.containers].find((c) => c.name === 'modelpin');
 console.error(`rendered ${list.items.map((o) => o.kind).join(', ')}; sidecar args: ${sidecar.args.join(' ')}\n`);
 
-// 2. The same arguments and environment, with this checkout's model file, a free port, a temp cache.
+// 2. The same arguments and environment, with this checkout's model file, a free port (gRPC off:
+// this example speaks REST), a temp cache.
 const set = (args, flag, value) => {
   const i = args.indexOf(flag);
   return i >= 0 ? args.with(i + 1, value) : [...args, flag, value];
 };
 let args = set(sidecar.args, '--uri', `file://${join(example, 'model.onnx')}`);
 const cache = mkdtempSync(join(tmpdir(), 'modelpin-example-'));
-args = set(set(set(args, '--port', '0'), '--host', '127.0.0.1'), '--cache-dir', cache);
+args = set(set(set(set(args, '--port', '0'), '--grpc-port', '0'), '--host', '127.0.0.1'), '--cache-dir', cache);
 const env = { ...process.env, ...Object.fromEntries((sidecar.env ?? []).map((e) => [e.name, e.value])) };
 const server = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
 const stop = () => {

@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { Batcher } from './batcher.js';
 import { checkBatching, type CheckResult } from './batching-check.js';
 import type { Executor } from './executor.js';
+import { GrpcServer } from './grpc/server.js';
 import { createMetrics } from './metrics.js';
 import { planOptimized, type OptimizedPlan } from './optimized-cache.js';
 import { RestServer } from './rest/server.js';
@@ -41,6 +42,8 @@ export type FetchFn = (opts: FetchOptions & { readModel?: boolean }) => Promise<
 export interface ServeHandle {
   service: InferenceService;
   port: number;
+  /** The bound gRPC port; undefined when --grpc-port is 0 (off). */
+  grpcPort?: number;
   /** Resolves when the model is ready; rejects (and the listeners close) if start-up fails. */
   ready: Promise<void>;
   /** Resolves if an inference worker dies while serving: the process cannot serve on. */
@@ -76,6 +79,19 @@ export async function startServe(cfg: ServeConfig, deps: { fetch: FetchFn; log: 
   const rest = new RestServer({ service, maxBodyBytes: cfg.maxBodyBytes, log, accessLog: cfg.accessLog || cfg.logLevel === 'debug' });
   const port = await rest.listen(cfg.port, cfg.host);
   log.info('listening', { port, host: cfg.host ?? '::', protocol: 'rest' });
+  let grpc: GrpcServer | undefined;
+  let grpcPort: number | undefined;
+  if (cfg.grpcPort > 0) {
+    grpc = new GrpcServer({ service, maxMessageBytes: cfg.maxBodyBytes, log, accessLog: cfg.accessLog || cfg.logLevel === 'debug' });
+    try {
+      grpcPort = await grpc.listen(cfg.grpcPort, cfg.host);
+    } catch (err) {
+      rest.closeAll();
+      grpc.closeAll();
+      throw err;
+    }
+    log.info('listening', { port: grpcPort, host: cfg.host ?? '::', protocol: 'grpc' });
+  }
   const abort = new AbortController();
   let shuttingDown: Promise<boolean> | undefined;
   let pool: WorkerPool | undefined;
@@ -146,8 +162,10 @@ export async function startServe(cfg: ServeConfig, deps: { fetch: FetchFn; log: 
       (rows, secs) => service.observeRun(rows, secs),
     );
     service.setReady({ signature: sig, digest: fetched.digest, batcher, batching, warmup, ortVersion: pool.ortVersion, workers: pool.executors.length });
+    grpc?.healthChanged();
     log.info('ready', {
       port,
+      ...(grpcPort === undefined ? {} : { grpcPort }),
       digest: fetched.digest,
       cached: fetched.cached,
       fetchMs: round(fetched.durationMs),
@@ -166,28 +184,43 @@ export async function startServe(cfg: ServeConfig, deps: { fetch: FetchFn; log: 
   ready.catch(() => {
     abort.abort();
     rest.closeAll();
+    grpc?.closeAll();
     void pool?.close();
   });
 
   return {
     service,
     port,
+    ...(grpcPort === undefined ? {} : { grpcPort }),
     ready,
     died,
     shutdown: (opts: { delay?: boolean } = {}) => {
       abort.abort();
+      if (shuttingDown) return shuttingDown;
       const delayMs = opts.delay === false ? 0 : cfg.drainDelaySeconds * 1000;
-      shuttingDown ??= service.drain(cfg.drainTimeoutSeconds * 1000, delayMs, () => rest.stopAccepting()).then(async (drained) => {
+      const deadline = performance.now() + cfg.drainTimeoutSeconds * 1000;
+      const stopAccepting = () => {
+        rest.stopAccepting();
+        void grpc?.stopAccepting();
+      };
+      shuttingDown = service.drain(cfg.drainTimeoutSeconds * 1000, delayMs, stopAccepting).then(async (drained) => {
         rest.closeAll();
+        // The last gRPC answers may still be leaving (HTTP/2 writes are asynchronous): give them
+        // what is left of the drain bound (at most 2 s) before the connections are dropped.
+        await grpc?.close(Math.min(2000, Math.max(0, deadline - performance.now())));
         if (drained) {
           // Idle workers stop at once; a busy one (only after a timeout) is left to the process exit.
           await pool?.close();
-          log.info('drained; exiting');
+          // What was answered over the process's life: a client can check that none of its answers went missing.
+          const r = metrics.requests;
+          log.info('drained; exiting', { succeeded: { rest: r.rest.success.value, grpc: r.grpc.success.value }, failed: { rest: r.rest.failure.value, grpc: r.grpc.failure.value } });
         } else {
           log.error('drain timed out with requests still in flight', { drainTimeoutSeconds: cfg.drainTimeoutSeconds, inFlight: service.inFlight });
         }
         return drained;
       });
+      // Draining from now on: Health.Watch streams hear NOT_SERVING at once.
+      grpc?.healthChanged();
       return shuttingDown;
     },
   };

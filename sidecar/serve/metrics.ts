@@ -45,10 +45,14 @@ export class FastCounter extends CustomMetric {
   }
 }
 
-/** Several counters of one name that differ in one label (e.g. outcome). */
-class CounterFamily extends CustomMetric {
-  readonly type = 'counter';
-  constructor(name: string, help: string, readonly members: FastCounter[]) {
+/** Several series of one name that differ in their labels (outcome, protocol). */
+class Family extends CustomMetric {
+  constructor(
+    name: string,
+    help: string,
+    readonly type: 'counter' | 'histogram',
+    readonly members: CustomMetric[],
+  ) {
     super(name, help);
   }
   values(): MetricValue[] {
@@ -114,11 +118,20 @@ class InfoGauge extends FastGauge {
   }
 }
 
-export interface ServeMetrics {
-  registry: client.Registry;
+/** The wire an inference request came in on; the per-request series carry it as label `protocol`. */
+export type Protocol = 'rest' | 'grpc';
+export const PROTOCOLS: readonly Protocol[] = ['rest', 'grpc'];
+
+export interface RequestMetrics {
   success: FastCounter;
   failure: FastCounter;
-  requestDuration: FastHistogram;
+  duration: FastHistogram;
+}
+
+export interface ServeMetrics {
+  registry: client.Registry;
+  /** Per protocol: answers by outcome, and end-to-end latency. */
+  requests: Record<Protocol, RequestMetrics>;
   queueDuration: FastHistogram;
   computeDuration: FastHistogram;
   batchSize: FastHistogram;
@@ -137,14 +150,21 @@ export function createMetrics(model: string, version: string, opts: { processMet
   const registry = new client.Registry();
   if (opts.processMetrics !== false) client.collectDefaultMetrics({ register: registry });
   const labels = { model, version };
-  const success = new FastCounter('modelpin_infer_requests_total', '', { ...labels, outcome: 'success' });
-  const failure = new FastCounter('modelpin_infer_requests_total', '', { ...labels, outcome: 'failure' });
+  // Both protocols' series exist from the start (at 0), so a rate() over either never starts from a gap.
+  const requests = Object.fromEntries(
+    PROTOCOLS.map((protocol) => [
+      protocol,
+      {
+        success: new FastCounter('modelpin_infer_requests_total', '', { ...labels, protocol, outcome: 'success' }),
+        failure: new FastCounter('modelpin_infer_requests_total', '', { ...labels, protocol, outcome: 'failure' }),
+        duration: new FastHistogram('modelpin_infer_request_duration_seconds', '', SECONDS, { ...labels, protocol }),
+      },
+    ]),
+  ) as Record<Protocol, RequestMetrics>;
   const info = new InfoGauge('modelpin_model_info', 'The served model: name, version and the verified artifact digest (always 1 once ready).');
   const m: ServeMetrics = {
     registry,
-    success,
-    failure,
-    requestDuration: new FastHistogram('modelpin_infer_request_duration_seconds', 'Inference request latency, end to end (queue included).', SECONDS, labels),
+    requests,
     queueDuration: new FastHistogram('modelpin_infer_queue_duration_seconds', 'Time a request waited in the batching queue.', SECONDS, labels),
     computeDuration: new FastHistogram('modelpin_infer_compute_duration_seconds', 'ONNX Runtime run time, one observation per run (batch).', SECONDS, labels),
     batchSize: new FastHistogram('modelpin_infer_batch_size', 'Rows (leading-dimension size) per ONNX Runtime run.', ROWS, labels),
@@ -160,8 +180,18 @@ export function createMetrics(model: string, version: string, opts: { processMet
     },
   };
   const metrics: { name: string }[] = [
-    new CounterFamily('modelpin_infer_requests_total', 'Inference requests answered, by outcome (failure = any non-200 answer to /infer).', [success, failure]),
-    m.requestDuration,
+    new Family(
+      'modelpin_infer_requests_total',
+      'Inference requests answered, by protocol (rest, grpc) and outcome (failure = any answer but REST 200 / gRPC OK).',
+      'counter',
+      PROTOCOLS.flatMap((p) => [requests[p].success, requests[p].failure]),
+    ),
+    new Family(
+      'modelpin_infer_request_duration_seconds',
+      'Inference request latency, end to end (queue included), by protocol.',
+      'histogram',
+      PROTOCOLS.map((p) => requests[p].duration),
+    ),
     m.queueDuration,
     m.computeDuration,
     m.batchSize,

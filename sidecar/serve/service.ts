@@ -6,7 +6,7 @@ import { ModelpinError } from '../../src/errors.js';
 import { quoteName } from '../../src/quote.js';
 import type { Logger } from '../log.js';
 import { overloaded, type Batcher, type RunResult } from './batcher.js';
-import type { ServeMetrics } from './metrics.js';
+import type { Protocol, ServeMetrics } from './metrics.js';
 import { v2Metadata, type Signature } from './signature.js';
 import type { DecodedRequest, RequestRules } from './validate.js';
 
@@ -167,19 +167,20 @@ export class InferenceService {
     return new ModelpinError('MODELPIN_E_OVERLOADED', `server overloaded: ${n} bytes of requests held (limit ${this.opts.maxHeldBytes}); retry later`);
   }
 
-  /** The end of an admitted request, answered with `ok` (a 200) or not. */
-  settle(ok: boolean, startedMs: number): void {
+  /** The end of an admitted request, answered with `ok` (REST 200, gRPC OK) or not. */
+  settle(ok: boolean, startedMs: number, protocol: Protocol = 'rest'): void {
     const m = this.opts.metrics;
+    const r = m.requests[protocol];
     const ns = (performance.now() - startedMs) * 1e6;
     if (ok) {
-      m.success.inc();
+      r.success.inc();
       add(this.stats.success, ns);
       this.stats.lastInference = Date.now();
     } else {
-      m.failure.inc();
+      r.failure.inc();
       add(this.stats.fail, ns);
     }
-    m.requestDuration.observe(ns / 1e9);
+    r.duration.observe(ns / 1e9);
     m.inflight.dec();
     if (--this.inflight === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
   }

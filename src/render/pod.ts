@@ -107,7 +107,10 @@ function sidecarContainer(spec: ModelDeployment, digest: string, warnings: Probl
     name: 'modelpin',
     image: s.serving.image,
     args: serveArgs(spec, digest),
-    ports: [{ name: SIDECAR_PORT_NAME, containerPort: s.serving.port, protocol: 'TCP' }],
+    ports: [
+      { name: SIDECAR_PORT_NAME, containerPort: s.serving.port, protocol: 'TCP' },
+      ...(s.serving.grpcPort > 0 ? [{ name: 'grpc', containerPort: s.serving.grpcPort, protocol: 'TCP' }] : []),
+    ],
     ...(env.length > 0 ? { env } : {}),
     ...resources(s.serving.resources),
     volumeMounts: mounts,

@@ -42,6 +42,8 @@ export function render(spec: ModelDeployment, ctx: RenderContext): RenderResult 
   objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name), automountServiceAccountToken: false });
 
   const ports: Record<string, unknown>[] = [{ name: 'http', port: s.serving.port, targetPort: 'http', protocol: 'TCP' }];
+  // appProtocol tells meshes and gateways (Istio, Envoy Gateway, GKE) to speak HTTP/2 gRPC to it.
+  if (s.serving.grpcPort > 0) ports.push({ name: 'grpc', port: s.serving.grpcPort, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' });
   if (s.app?.port !== undefined) ports.push({ name: 'app', port: s.app.port, targetPort: 'app', protocol: 'TCP' });
   objects.push({ apiVersion: 'v1', kind: 'Service', metadata: meta(name), spec: { type: 'ClusterIP', selector, ports } });
 

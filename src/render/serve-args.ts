@@ -12,7 +12,7 @@ export const SIGNING_DIR = '/var/run/secrets/modelpin/signing';
 
 export function serveArgs(spec: ModelDeployment, digest: string): string[] {
   const { model, serving } = spec.spec;
-  const args = ['serve', '--uri', model.uri, '--digest', digest, '--name', spec.metadata.name, '--port', String(serving.port)];
+  const args = ['serve', '--uri', model.uri, '--digest', digest, '--name', spec.metadata.name, '--port', String(serving.port), '--grpc-port', String(serving.grpcPort)];
   if (model.format !== 'onnx') args.push('--format', model.format);
   if (model.format === 'tar' && model.entry !== undefined) args.push('--entry', model.entry);
   if (model.size !== undefined) args.push('--size', String(model.size));

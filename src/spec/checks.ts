@@ -148,6 +148,14 @@ export function checkSemantics(doc: unknown, loc: Locator, opts: CheckOptions): 
   if (app && serving && typeof app.port === 'number' && app.port === serving.port) {
     report('MODELPIN_E_SPEC_INVALID', ['spec', 'app', 'port'], `app port ${app.port} clashes with serving.port; both containers share the pod's network`, 'pick a different port for the app (or for serving.port)');
   }
+  // The sidecar's gRPC default (8081) counts when the spec leaves grpcPort out.
+  const grpcPort = serving && (serving.grpcPort === undefined ? 8081 : serving.grpcPort);
+  if (serving && typeof grpcPort === 'number' && grpcPort > 0 && grpcPort === (serving.port ?? 8080)) {
+    report('MODELPIN_E_SPEC_INVALID', ['spec', 'serving', 'grpcPort'], `serving.grpcPort ${grpcPort} is also serving.port; REST and gRPC need a port each`, 'pick another grpcPort (default 8081), or 0 to turn gRPC off');
+  }
+  if (app && typeof app.port === 'number' && app.port === grpcPort && grpcPort > 0 && app.port !== serving?.port) {
+    report('MODELPIN_E_SPEC_INVALID', ['spec', 'app', 'port'], `app port ${app.port} clashes with serving.grpcPort; both containers share the pod's network`, 'pick a different port for the app (or set serving.grpcPort)');
+  }
 
   // --- rollout -------------------------------------------------------------------------------------
   const canary = obj(obj(spec.rollout)?.canary);

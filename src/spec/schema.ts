@@ -210,6 +210,11 @@ function buildSchemas(): { spec: JsonSchema; overlay: JsonSchema } {
     {
       image: image('Serving image', 'The modelpin sidecar image; pin it by digest (<ref>@sha256:<hex>).'),
       port: port('Port', 'HTTP port of the inference server.', { default: 8080 }),
+      grpcPort: int('gRPC port', 'gRPC port of the inference server (the Open Inference Protocol\'s inference.GRPCInferenceService, grpc.health.v1.Health, reflection); 0 turns gRPC off.', {
+        minimum: 0,
+        maximum: 65535,
+        default: 8081,
+      }),
       batching: obj('Batching', 'Dynamic batching: concurrent requests are stacked along dimension 0, up to maxBatchSize rows or maxDelayMs. On only if the start-up check finds the model\'s rows independent (or force is true).', {
         maxBatchSize: int('Max batch size', 'Largest batch handed to ONNX Runtime; also the most rows one request may carry.', { minimum: 1, maximum: 1024 }),
         maxDelayMs: int('Max delay (ms)', 'Longest a request waits for a batch to fill (only under load; an idle server never waits).', { minimum: 0, maximum: 1000 }),

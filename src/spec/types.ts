@@ -53,6 +53,8 @@ export interface ResourceRequirements {
 export interface ServingSection {
   readonly image: string;
   readonly port: number; // default 8080
+  /** gRPC port; 0 = no gRPC server. Default 8081. */
+  readonly grpcPort: number;
   readonly batching?: { readonly maxBatchSize: number; readonly maxDelayMs: number; readonly force?: boolean };
   readonly workers?: number;
   readonly onnxruntime?: {

@@ -1,5 +1,5 @@
 // Runs a benchmark script written in TypeScript (Node 20 cannot run .ts directly):
-//   npm run build && npm run bench -- <render|fetch|serve>
+//   npm run build && npm run bench -- <render|fetch|serve|grpc>
 // Bundles test/bench/<name>.ts with esbuild (npm packages stay external, resolved from
 // node_modules) and runs it with this node from the repository root, passing env through.
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const name = process.argv[2];
 const src = name && join(root, 'test/bench', `${name}.ts`);
 if (!src || !existsSync(src)) {
-  console.error('usage: npm run bench -- <render|fetch|serve|hardening>');
+  console.error('usage: npm run bench -- <render|fetch|serve|grpc|hardening>');
   process.exit(2);
 }
 if (!existsSync(join(root, 'dist/modelpin.js'))) {

@@ -141,7 +141,9 @@ async function modelpin(extra: string[], cacheDir: string, cli = CLI): Promise<{
   const [cmd, args] = pinned(0, process.execPath, [
     cli, 'serve', '--uri', pathToFileURL(MODEL).href, '--digest', digest, '--name', 'fraud-detector', '--port', String(port), '--host', '127.0.0.1', '--cache-dir', cacheDir, ...extra,
   ]);
-  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // gRPC off (this bench is REST's), through the environment: an older build under comparison
+  // (MODELPIN_BENCH_CLI_B) would refuse an unknown --grpc-port flag but ignores the variable.
+  const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MODELPIN_GRPC_PORT: '0' } });
   children.push(c);
   let readyLine: Record<string, unknown> = {};
   const ready = new Promise<number>((resolve, reject) => {

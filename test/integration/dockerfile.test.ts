@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../tools/net.js';
+import { TestClient } from '../unit/sidecar/serve/grpc-support.js';
 import { spawnServe } from './support/serve-process.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -131,14 +133,15 @@ describe('Dockerfile (stages played on the file system)', () => {
     expect(fetched.status, fetched.stderr).toBe(0);
   });
 
-  it('sidecar image: only ONNX Runtime is left in node_modules, and `modelpin serve` answers an inference', async () => {
+  it('sidecar image: only ONNX Runtime is left in node_modules, and `modelpin serve` answers an inference over REST and gRPC', async () => {
     const nm = join(fsRoot('sidecar'), 'opt/modelpin/node_modules');
     expect(spawnSync('ls', [nm], { encoding: 'utf8' }).stdout.trim().split('\n').sort()).toEqual(['onnxruntime-common', 'onnxruntime-node']);
     expect(existsSync(join(nm, 'onnxruntime-node/bin/napi-v6/darwin'))).toBe(false);
     const digest = 'sha256:fcc98cd56907baf22ed2d6238ef832578c8cd8adbdcd2d25a697af0f2092a917';
     const model = join(root, 'plugin/examples/fraud-detector/model.onnx');
     const cache = join(fsRoot('sidecar'), 'var/cache/modelpin');
-    const server = spawnServe(['serve', '--uri', `file://${model}`, '--digest', digest, '--name', 'fraud-detector', '--port', '0', '--host', '127.0.0.1', '--cache-dir', cache], env('sidecar'), ['modelpin']);
+    const grpcPort = await freePort();
+    const server = spawnServe(['serve', '--uri', `file://${model}`, '--digest', digest, '--name', 'fraud-detector', '--port', '0', '--grpc-port', String(grpcPort), '--host', '127.0.0.1', '--cache-dir', cache], env('sidecar'), ['modelpin']);
     try {
       const port = await server.port;
       await server.ready;
@@ -148,6 +151,12 @@ describe('Dockerfile (stages played on the file system)', () => {
       });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { outputs: Array<{ shape: number[] }> }).outputs[0]!.shape).toEqual([1, 10]);
+      // gRPC too: its codec and descriptors are bundled (no .proto or protobuf package in the image).
+      const c = new TestClient(grpcPort);
+      const g = await c.infer({ model_name: 'fraud-detector', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], contents: { fp32_contents: new Array(64).fill(0.5) } }] });
+      c.close();
+      expect(g.details).toBe('');
+      expect(g.body.outputs[0].shape).toEqual(['1', '10']);
     } finally {
       server.child.kill('SIGKILL');
     }

@@ -69,6 +69,8 @@ describe('serve e2e: rendered example spec → sidecar process → MinIO', () =>
     args[args.indexOf('--credentials-dir') + 1] = creds;
     // containerPort → a free port on loopback.
     args[args.indexOf('--port') + 1] = '0';
+    // This test speaks REST: gRPC off rather than the rendered 8081, which may be taken here.
+    args[args.indexOf('--grpc-port') + 1] = '0';
     const env: Record<string, string> = {};
     for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
     // Credentials come only from the mounted Secret: scrub any from the test runner's env.
@@ -142,7 +144,7 @@ describe('serve e2e: rendered example spec → sidecar process → MinIO', () =>
 
     const metrics = (await get(`${base}/metrics`)).text;
     expect(metrics).toMatch(new RegExp(`^modelpin_fetch_bytes_total ${modelBytes.length}$`, 'm'));
-    expect(metrics).toContain(`modelpin_infer_requests_total{model="${name}",version="",outcome="success"} 41`);
+    expect(metrics).toContain(`modelpin_infer_requests_total{model="${name}",version="",protocol="rest",outcome="success"} 41`);
     p.child.kill('SIGTERM');
     expect((await p.exit).code).toBe(0);
     // The pod's logs are one JSON object per line (nothing else, e.g. an SDK notice, on stderr).

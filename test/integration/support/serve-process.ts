@@ -10,6 +10,8 @@ export const CLI = join(import.meta.dirname, '../../../dist/modelpin.js');
 export interface ServeProcess {
   child: ChildProcess;
   port: Promise<number>;
+  /** The gRPC port from its "listening" line (when the test turned gRPC on). */
+  grpcPort: Promise<number>;
   ready: Promise<void>;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   logs(): { msg: string; [k: string]: unknown }[];
@@ -22,10 +24,15 @@ export interface ServeProcess {
  */
 export function spawnServe(args: string[], env: Record<string, string> = {}, launcher: string[] = [process.execPath, CLI]): ServeProcess {
   if (launcher[1] === CLI && !existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm run test:integration does)`);
+  // gRPC's default port (8081) would collide between servers running at once: off unless the
+  // test asks for it (--grpc-port or MODELPIN_GRPC_PORT).
+  if (args[0] === 'serve' && !args.includes('--grpc-port') && env.MODELPIN_GRPC_PORT === undefined) args = [...args, '--grpc-port', '0'];
   const child = spawn(launcher[0]!, [...launcher.slice(1), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const lines: { msg: string }[] = [];
   let onPort!: (p: number) => void;
+  let onGrpcPort!: (p: number) => void;
+  const grpcPort = new Promise<number>((r) => (onGrpcPort = r));
   let onReady!: () => void;
   let onFail!: (e: Error) => void;
   const port = new Promise<number>((r, j) => ((onPort = r), (onFail = j)));
@@ -47,7 +54,8 @@ export function spawnServe(args: string[], env: Record<string, string> = {}, lau
       try {
         const j = JSON.parse(line) as { msg: string; port?: number };
         lines.push(j);
-        if (j.msg === 'listening') onPort(j.port!);
+        if (j.msg === 'listening' && (j as { protocol?: string }).protocol !== 'grpc') onPort(j.port!);
+        if (j.msg === 'listening' && (j as { protocol?: string }).protocol === 'grpc') onGrpcPort(j.port!);
         if (j.msg === 'ready') onReady();
       } catch {
         /* not a log line (e.g. the final error report) */
@@ -60,6 +68,6 @@ export function spawnServe(args: string[], env: Record<string, string> = {}, lau
       resolve({ code, signal });
     }),
   );
-  return { child, port, ready, exit, logs: () => lines as never, stderr: () => err };
+  return { child, port, grpcPort, ready, exit, logs: () => lines as never, stderr: () => err };
 }
 

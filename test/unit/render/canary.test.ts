@@ -33,7 +33,7 @@ function spec(a: CanaryAnalysis | null = analysis()): ModelDeployment {
     metadata: { name: 'fraud', labels: { team: 'risk' } },
     spec: {
       model: { uri: 's3://models/fraud/model.onnx', digest: DIGEST, format: 'onnx' },
-      serving: { image: IMAGE, port: 8080, startupTimeoutSeconds: 600 },
+      serving: { image: IMAGE, port: 8080, grpcPort: 8081, startupTimeoutSeconds: 600 },
       replicas: 4,
       rollout: { canary: { steps: [{ weight: 10, pause: '5m' }, { weight: 50 }], ...(a ? { analysis: a } : {}) } },
     },
@@ -180,7 +180,11 @@ describe('PodMonitor', () => {
       const pod = byKind(objs, 'Rollout')!.spec.template.spec;
       const sidecar = [...(pod.initContainers ?? []), ...pod.containers].find((c: Any) => c.name === 'modelpin');
       const port = byKind(objs, 'PodMonitor')!.spec.podMetricsEndpoints[0].port;
-      expect(sidecar.ports).toEqual([{ name: port, containerPort: 8080, protocol: 'TCP' }]);
+      // The metrics live on the HTTP port; the gRPC port beside it is not scraped.
+      expect(sidecar.ports).toEqual([
+        { name: port, containerPort: 8080, protocol: 'TCP' },
+        { name: 'grpc', containerPort: 8081, protocol: 'TCP' },
+      ]);
       // The app's own port must not be picked up as a second target.
       expect(pod.containers.concat(pod.initContainers ?? []).flatMap((c: Any) => c.ports ?? []).filter((p: Any) => p.name === port)).toHaveLength(1);
     }

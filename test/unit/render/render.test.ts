@@ -20,7 +20,7 @@ function spec(over: Partial<ModelDeployment['spec']> = {}, meta: Partial<ModelDe
     metadata: { name: 'fraud', ...meta },
     spec: {
       model: { uri: 's3://models/fraud/model.onnx', digest: DIGEST, format: 'onnx' },
-      serving: { image: IMAGE, port: 8080, startupTimeoutSeconds: 600 },
+      serving: { image: IMAGE, port: 8080, grpcPort: 8081, startupTimeoutSeconds: 600 },
       replicas: 1,
       ...over,
     },
@@ -44,7 +44,7 @@ describe('render', () => {
   });
 
   it('passes the pin to the sidecar per the serve contract, with optional flags only when set', () => {
-    expect(sidecar(render(spec(), ctx).objects).args).toEqual(['serve', '--uri', 's3://models/fraud/model.onnx', '--digest', DIGEST, '--name', 'fraud', '--port', '8080']);
+    expect(sidecar(render(spec(), ctx).objects).args).toEqual(['serve', '--uri', 's3://models/fraud/model.onnx', '--digest', DIGEST, '--name', 'fraud', '--port', '8080', '--grpc-port', '8081']);
     const full = spec({
       model: {
         uri: 's3://models/fraud/model.tar.gz',
@@ -55,17 +55,35 @@ describe('render', () => {
         credentials: { secretName: 's3' },
         signature: { uri: 's3://models/fraud/model.tar.gz.sig', publicKey: { secretName: 'keys', key: 'k.pub' } },
       },
-      serving: { image: IMAGE, port: 9000, startupTimeoutSeconds: 60, batching: { maxBatchSize: 8, maxDelayMs: 3 }, threads: { intraOp: 2, interOp: 1 } },
+      serving: { image: IMAGE, port: 9000, grpcPort: 0, startupTimeoutSeconds: 60, batching: { maxBatchSize: 8, maxDelayMs: 3 }, threads: { intraOp: 2, interOp: 1 } },
     });
-    const c = sidecar(render(full, ctx).objects);
+    const objs = render(full, ctx).objects;
+    const c = sidecar(objs);
+    // gRPC off: no grpc port on the container or the Service.
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 9000, protocol: 'TCP' }]);
+    expect((objs.find((o) => o.kind === 'Service') as unknown as { spec: { ports: unknown[] } }).spec.ports).toEqual([{ name: 'http', port: 9000, targetPort: 'http', protocol: 'TCP' }]);
     expect(c.args).toEqual([
-      'serve', '--uri', 's3://models/fraud/model.tar.gz', '--digest', DIGEST, '--name', 'fraud', '--port', '9000',
+      'serve', '--uri', 's3://models/fraud/model.tar.gz', '--digest', DIGEST, '--name', 'fraud', '--port', '9000', '--grpc-port', '0',
       '--format', 'tar', '--entry', 'm/model.onnx', '--size', '1000', '--max-batch-size', '8', '--max-batch-delay-ms', '3',
       '--threads', '2', '--inter-op-threads', '1', '--credentials-dir', '/var/run/secrets/modelpin/credentials',
       '--signature-uri', 's3://models/fraud/model.tar.gz.sig', '--public-key', '/var/run/secrets/modelpin/signing/k.pub',
     ]);
     expect(c.volumeMounts).toContainEqual({ name: 'model-credentials', mountPath: '/var/run/secrets/modelpin/credentials', readOnly: true });
     expect(c.volumeMounts).toContainEqual({ name: 'model-signing-key', mountPath: '/var/run/secrets/modelpin/signing', readOnly: true });
+  });
+
+  it('serves gRPC on its own port: the container and the Service name it grpc, with appProtocol grpc on the Service', () => {
+    const objs = render(spec(), ctx).objects;
+    const c = sidecar(objs);
+    expect(c.args.slice(c.args.indexOf('--port'), c.args.indexOf('--port') + 4)).toEqual(['--port', '8080', '--grpc-port', '8081']);
+    expect(c.ports).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'grpc', containerPort: 8081, protocol: 'TCP' },
+    ]);
+    expect((objs.find((o) => o.kind === 'Service') as unknown as { spec: { ports: unknown[] } }).spec.ports).toEqual([
+      { name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP' },
+      { name: 'grpc', port: 8081, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' },
+    ]);
   });
 
   it('hardens the sidecar and the pod', () => {
@@ -87,7 +105,7 @@ describe('render', () => {
 
   it('gives the startup probe the whole download budget', () => {
     for (const t of [1, 60, 600, 601, 3600]) {
-      const probe = sidecar(render(spec({ serving: { image: IMAGE, port: 8080, startupTimeoutSeconds: t } }), ctx).objects).startupProbe;
+      const probe = sidecar(render(spec({ serving: { image: IMAGE, port: 8080, grpcPort: 8081, startupTimeoutSeconds: t } }), ctx).objects).startupProbe;
       expect(probe.failureThreshold * probe.periodSeconds).toBeGreaterThanOrEqual(t);
       expect((probe.failureThreshold - 1) * probe.periodSeconds).toBeLessThan(t);
       expect(probe.httpGet.path).toBe('/v2/health/ready');
@@ -136,7 +154,7 @@ describe('render', () => {
   it('passes the MLflow tracking server to the sidecar unless the user set one', () => {
     const gates = { mlflow: { trackingUri: 'https://mlflow.example.com', metrics: {} } };
     const mlflow = (env?: { name: string; value: string }[]) =>
-      spec({ model: { uri: 'models:/fraud/3', digest: DIGEST, format: 'onnx' }, serving: { image: IMAGE, port: 8080, startupTimeoutSeconds: 600, ...(env ? { env } : {}) }, gates });
+      spec({ model: { uri: 'models:/fraud/3', digest: DIGEST, format: 'onnx' }, serving: { image: IMAGE, port: 8080, grpcPort: 8081, startupTimeoutSeconds: 600, ...(env ? { env } : {}) }, gates });
     expect(sidecar(render(mlflow(), ctx).objects).env).toEqual([{ name: 'MLFLOW_TRACKING_URI', value: 'https://mlflow.example.com' }]);
     expect(sidecar(render(mlflow([{ name: 'MLFLOW_TRACKING_URI', value: 'http://mine' }]), ctx).objects).env).toEqual([{ name: 'MLFLOW_TRACKING_URI', value: 'http://mine' }]);
     expect(sidecar(render(spec({ gates }), ctx).objects).env).toBeUndefined(); // s3 URI: not needed
@@ -162,7 +180,7 @@ describe('render', () => {
   });
 
   it('warns about images not pinned by digest', () => {
-    const w = render(spec({ serving: { image: 'ghcr.io/x/y:1', port: 8080, startupTimeoutSeconds: 600 }, app: { image: 'app:latest' } }), ctx).warnings;
+    const w = render(spec({ serving: { image: 'ghcr.io/x/y:1', port: 8080, grpcPort: 8081, startupTimeoutSeconds: 600 }, app: { image: 'app:latest' } }), ctx).warnings;
     expect(w.map((p) => [p.code, p.path])).toEqual([
       ['MODELPIN_E_IMAGE_UNPINNED', 'spec.serving.image'],
       ['MODELPIN_E_IMAGE_UNPINNED', 'spec.app.image'],

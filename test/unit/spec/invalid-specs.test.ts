@@ -64,6 +64,8 @@ const cases: Case[] = [
   { name: 'bad-quantity', code: 'MODELPIN_E_SPEC_INVALID', at: '13:17', path: 'spec.serving.resources.limits.memory', message: /quantity/ },
   { name: 'bad-image', code: 'MODELPIN_E_SPEC_INVALID', at: '12:12', path: 'spec.app.image', message: /image reference/ },
   { name: 'app-port-clash', code: 'MODELPIN_E_SPEC_INVALID', at: '13:11', path: 'spec.app.port', message: /clashes with serving\.port/ },
+  { name: 'app-grpc-port-clash', code: 'MODELPIN_E_SPEC_INVALID', at: '13:11', path: 'spec.app.port', message: /clashes with serving\.grpcPort/ },
+  { name: 'grpc-port-clash', code: 'MODELPIN_E_SPEC_INVALID', at: '12:15', path: 'spec.serving.grpcPort', message: /is also serving\.port/ },
   { name: 'negative-replicas', code: 'MODELPIN_E_SPEC_INVALID', at: '11:13', path: 'spec.replicas', message: /≥ 0/ },
   { name: 'empty-steps', code: 'MODELPIN_E_SPEC_INVALID', at: '13:14', path: 'spec.rollout.canary.steps', message: /at least 1/ },
   { name: 'non-increasing-weights', code: 'MODELPIN_E_SPEC_INVALID', at: '15:20', path: 'spec.rollout.canary.steps[1].weight', message: /strictly increase/ },

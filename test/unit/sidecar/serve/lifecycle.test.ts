@@ -56,9 +56,11 @@ describe('serve lifecycle', () => {
     expect(metrics).toMatch(/^modelpin_model_ready 1$/m);
     expect(metrics).toMatch(/^modelpin_fetch_bytes_total 77246$/m);
     for (const name of [
-      'modelpin_infer_requests_total{model="m",version="",outcome="success"} 1',
-      'modelpin_infer_requests_total{model="m",version="",outcome="failure"} 1',
-      'modelpin_infer_request_duration_seconds_count{model="m",version=""} 2',
+      'modelpin_infer_requests_total{model="m",version="",protocol="rest",outcome="success"} 1',
+      'modelpin_infer_requests_total{model="m",version="",protocol="rest",outcome="failure"} 1',
+      'modelpin_infer_requests_total{model="m",version="",protocol="grpc",outcome="success"} 0',
+      'modelpin_infer_request_duration_seconds_count{model="m",version="",protocol="rest"} 2',
+      'modelpin_infer_request_duration_seconds_count{model="m",version="",protocol="grpc"} 0',
       'modelpin_infer_queue_duration_seconds_count{model="m",version=""} 1',
       'modelpin_infer_compute_duration_seconds_count{model="m",version=""} 1',
       'modelpin_infer_batch_size_count{model="m",version=""} 1',

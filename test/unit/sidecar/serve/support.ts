@@ -41,7 +41,7 @@ export interface Running {
 
 /**
  * A serve config for tests: the real defaults (sidecar/config.ts) for `fx`, on 127.0.0.1:0, with
- * batching requested (32 rows), a 5 s drain bound and no drain delay; then `over`.
+ * batching requested (32 rows), gRPC off, a 5 s drain bound and no drain delay; then `over`.
  */
 export function testConfig(fx: Pick<Fixture, 'uri' | 'digest' | 'dir'>, over: Partial<ServeConfig> = {}): ServeConfig {
   const base = serveConfig(
@@ -53,6 +53,8 @@ export function testConfig(fx: Pick<Fixture, 'uri' | 'digest' | 'dir'>, over: Pa
       host: '127.0.0.1',
       'cache-dir': join(fx.dir, 'cache'),
       'max-batch-size': '32',
+      // Off: tests run many servers at once; the gRPC tests pass a free port.
+      'grpc-port': '0',
       'drain-timeout-seconds': '5',
       'drain-delay-seconds': '0',
     },
