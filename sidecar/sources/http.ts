@@ -41,7 +41,8 @@ export function redactUrl(u: URL | string): string {
   return url.toString() + (hadQuery ? '?…' : '');
 }
 
-function loadCa(caFile: string): string[] {
+/** The system roots plus --ca-file's PEM bundle (shared by the HTTPS and OCI registry sources). */
+export function loadCa(caFile: string): string[] {
   try {
     return [...rootCertificates, readFileSync(caFile, 'utf8')];
   } catch (e) {

@@ -14,6 +14,7 @@ import { repoRoot } from '../tools/repo-root.js';
 import { msg } from '../unit/sidecar/serve/grpc-support.js';
 import { writeModel, type Fixture } from '../unit/sidecar/serve/support.js';
 import { spawnServe, type ServeProcess } from './support/serve-process.js';
+import { ALL_TYPES_FEEDS_PY } from './support/python-peers.js';
 
 const python = process.env.MODELPIN_PEERS_PYTHON ?? '/root/.cache/modelpin/venv-peers/bin/python';
 const grpcurl = process.env.MODELPIN_GRPCURL_BIN ?? join(process.env.HOME ?? '/root', '.cache/modelpin/bin/grpcurl');
@@ -307,26 +308,7 @@ for mod, url in ((grpcclient, mlp_grpc), (httpclient, mlp_http)):
             assert e.status() == "StatusCode.NOT_FOUND", e.status()
 
 # Every datatype, through gRPC (raw contents, tritonclient's only way) and HTTP (JSON and binary).
-tsess = ort.InferenceSession(types_file)
-feeds = {
-    "in_bool": np.array([[True, False], [False, True]]),
-    "in_u8": np.array([[0, 255], [1, 2]], dtype=np.uint8),
-    "in_u16": np.array([[0, 65535], [1, 2]], dtype=np.uint16),
-    "in_u32": np.array([[0, 4294967295], [1, 2]], dtype=np.uint32),
-    "in_u64": np.array([[0, 18446744073709551615], [9007199254740993, 2]], dtype=np.uint64),
-    "in_i8": np.array([[-128, 127], [1, 2]], dtype=np.int8),
-    "in_i16": np.array([[-32768, 32767], [1, 2]], dtype=np.int16),
-    "in_i32": np.array([[-2147483648, 2147483647], [1, 2]], dtype=np.int32),
-    "in_i64": np.array([[-9223372036854775808, 9223372036854775807], [-9007199254740993, 2]], dtype=np.int64),
-    "in_f16": np.array([[1.5, -2], [65504, 0.1]], dtype=np.float16),
-    "in_f32": np.array([[1.5, -0.1], [3e38, 1e-45]], dtype=np.float32),
-    "in_f64": np.array([[0.1, -1e308], [5e-324, 123.456]], dtype=np.float64),
-    "in_str": np.array([[b"a", "h\u00e9llo".encode()], [b"", "\u65e5\u672c".encode()]], dtype=np.object_),
-}
-dtypes = {"in_bool": "BOOL", "in_u8": "UINT8", "in_u16": "UINT16", "in_u32": "UINT32", "in_u64": "UINT64", "in_i8": "INT8",
-          "in_i16": "INT16", "in_i32": "INT32", "in_i64": "INT64", "in_f16": "FP16", "in_f32": "FP32", "in_f64": "FP64", "in_str": "BYTES"}
-ref = dict(zip([o.name for o in tsess.get_outputs()], tsess.run(None, {k: (np.array([[x.decode() for x in row] for row in v]) if k == "in_str" else v) for k, v in feeds.items()})))
-def check(res, label):
+${ALL_TYPES_FEEDS_PY}def check(res, label):
     for k in feeds:
         name = k.replace("in_", "out_")
         got = res.as_numpy(name)

@@ -191,14 +191,5 @@ export async function startHostile(body: Buffer, plan: (req: HostileRequest) => 
   };
 }
 
-/** A small seeded PRNG (mulberry32): fuzzers replay exactly from their seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fuzzers' seeded PRNG (mulberry32, builder.ts): they replay exactly from their seed. */
+export { seededRandom as seeded } from '../fixtures/onnx/builder.js';

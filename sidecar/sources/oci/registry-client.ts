@@ -3,13 +3,12 @@
 // redirects followed without credentials), blob uploads (monolithic or chunked) and manifest
 // pushes. One undici Agent; auth and redirects are wrappers around its one dispatch.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import type { OciRef } from '../../../src/artifact-uri.js';
 import { ModelpinError } from '../../../src/errors.js';
 import { discardBody, followRedirects, headerValue, readBounded, undiciSend, type HttpResponse, type Send } from '../dispatch.js';
+import { loadCa } from '../http.js';
 import { RetryableError } from '../types.js';
 import { readRegistryCredentials, registryAuth, type Credentials } from './auth.js';
 import { MANIFEST_ACCEPT, MANIFEST_MAX_BYTES } from './manifest.js';
@@ -34,15 +33,6 @@ export interface FetchedManifest {
   contentType?: string;
 }
 
-function loadCa(caFile: string): string[] {
-  try {
-    return [...rootCertificates, readFileSync(caFile, 'utf8')];
-  } catch (e) {
-    throw new ModelpinError('MODELPIN_E_FETCH_TLS', `cannot read the CA bundle ${caFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
-      hint: 'mount a PEM file and pass its path with --ca-file',
-    });
-  }
-}
 
 export class RegistryClient {
   readonly endpoint: RegistryEndpoint;

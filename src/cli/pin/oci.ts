@@ -6,14 +6,13 @@
 //            the file name, the manifest under the tag), so `oras pull` gets the file back.
 // The manifest carries no timestamp, so publishing the same file twice gives the same digest.
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { formatArtifactUri, pinOciRef, type OciRef } from '../../artifact-uri.js';
 import { formatDigest } from '../../digest.js';
 import { ModelpinError } from '../../errors.js';
 import type { Logger } from '../../../sidecar/log.js';
 import type { Resolution } from './artifact.js';
+import { hashLocalFile } from './hash.js';
 
 export interface OciDeps {
   env: NodeJS.ProcessEnv;
@@ -97,20 +96,6 @@ export interface OciPublishResult {
   upload: 'exists' | 'monolithic' | 'chunked';
 }
 
-async function hashFile(file: string): Promise<{ hex: string; size: number }> {
-  const fh = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new ModelpinError('MODELPIN_E_USAGE', `cannot read ${file}: ${e.code ?? e.message}`, { hint: 'pass the path of the model file to publish' });
-  });
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ModelpinError('MODELPIN_E_USAGE', `${file} is not a regular file`, { hint: 'publish one file (an .onnx model or a .tar/.tar.gz archive)' });
-    const h = createHash('sha256');
-    for await (const chunk of fh.createReadStream({ autoClose: false })) h.update(chunk as Buffer);
-    return { hex: h.digest('hex'), size: st.size };
-  } finally {
-    await fh.close();
-  }
-}
 
 export async function publishOci(opts: OciPublishOptions): Promise<OciPublishResult> {
   const { ref } = opts;
@@ -121,7 +106,7 @@ export async function publishOci(opts: OciPublishOptions): Promise<OciPublishRes
   }
   if (ref.mediaType !== undefined) throw new ModelpinError('MODELPIN_E_USAGE', 'publish chooses the layer media type itself; drop ?mediaType= from the URI');
   const title = ref.title ?? basename(opts.file);
-  const { hex, size } = await hashFile(opts.file);
+  const { hex, size } = await hashLocalFile(opts.file);
   const digest = formatDigest(hex);
   const { RegistryClient } = await import('../../../sidecar/sources/oci/registry-client.js');
   const client = new RegistryClient(ref, clientOptions(opts));

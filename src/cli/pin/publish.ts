@@ -13,15 +13,15 @@ import { createReadStream } from 'node:fs';
 // Static on purpose (this module is loaded lazily; a dynamic import() of the CJS SDK loses its named exports when bundled).
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { access, constants, open } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createHash } from 'node:crypto';
 import { formatArtifactUri, parseArtifactUri, type ArtifactRef } from '../../artifact-uri.js';
 import { formatDigest } from '../../digest.js';
 import { ModelpinError } from '../../errors.js';
 import type { FieldChange } from '../../pin/plan.js';
 import type { GateEvaluation } from '../../pin/gates.js';
 import { DIGEST_TAG, SIZE_TAG } from './artifact.js';
+import { hashLocalFile } from './hash.js';
 import type { PreparedLock } from './lock.js';
 
 export const DEFAULT_MULTIPART_THRESHOLD = 1024 * 1024 * 1024; // 1 GiB: single PUT below (S3 allows up to 5 GiB)
@@ -77,20 +77,6 @@ export function multipartPartSize(size: number): number {
   return Math.max(5 * MiB, Math.min(64 * MiB, Math.ceil(size / 2)), byCount);
 }
 
-async function hashFile(file: string): Promise<{ hex: string; size: number }> {
-  const fh = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new ModelpinError('MODELPIN_E_USAGE', `cannot read ${file}: ${e.code ?? e.message}`, { hint: 'pass the path of the model file to publish' });
-  });
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new ModelpinError('MODELPIN_E_USAGE', `${file} is not a regular file`, { hint: 'publish one file (an .onnx model or a .tar/.tar.gz archive)' });
-    const h = createHash('sha256');
-    for await (const chunk of fh.createReadStream({ autoClose: false })) h.update(chunk as Buffer);
-    return { hex: h.digest('hex'), size: st.size };
-  } finally {
-    await fh.close();
-  }
-}
 
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const ref = parseArtifactUri(opts.uri, { path: '<s3-uri>' });
@@ -100,7 +86,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       hint: 'e.g. modelpin publish model.onnx s3://models/fraud/7/model.onnx (or oci://ghcr.io/acme/fraud:v7)',
     });
   }
-  const { hex, size } = await hashFile(opts.file);
+  const { hex, size } = await hashLocalFile(opts.file);
   const digest = formatDigest(hex);
   const deps = { env: opts.env, ...(opts.credentialsDir ? { credentialsDir: opts.credentialsDir } : {}), ...(opts.caFile ? { caFile: opts.caFile } : {}) };
 

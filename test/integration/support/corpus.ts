@@ -5,6 +5,7 @@
 // Location: MODELPIN_CORPUS_DIR (set by .ci/run), else ~/.cache/modelpin/corpus/<key>, where <key>
 // is the same hash of build.py + requirements.txt that .ci/run uses, so a corpus built by an older
 // build script is never picked up by mistake. Missing corpus = an error that says how to build it.
+import { fromHalfBits, toHalfBits } from '../../../sidecar/serve/datatypes.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -132,41 +133,10 @@ export function ortTensor(ort: Ort, t: { datatype: string; shape: readonly numbe
   return new ort.Tensor(type, t.data as never, t.shape as number[]);
 }
 
-/** IEEE binary16 bits of a number, round to nearest even (written here, not taken from the sidecar). */
-export function halfBits(x: number): number {
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  f[0] = x;
-  const b = u[0]!;
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    return sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
-  }
-  const half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
-  // (a carry out of the mantissa rolls into the exponent, and out of the top into infinity: both correct)
-}
-
-export function halfValue(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
+// FP16 as the sidecar converts it: datatypes.ts, whose rounding has exhaustive tests of its own
+// (json-and-types.test.ts), so an oracle copy here would only repeat it.
+export const halfBits = toHalfBits;
+export const halfValue = fromHalfBits;
 
 // --- the binary tensor extension ----------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 // Whatever a user writes, parseSpec answers with a spec or a ModelpinError — never a crash
 // (TypeError from a check that assumed a type ajv had already rejected).
 import { readdirSync, readFileSync } from 'node:fs';
+import { seededRandom } from '../../fixtures/onnx/builder.js';
 import { describe, expect, it } from 'vitest';
 import { isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { CATALOG, exitCodeFor, formatError, ModelpinError } from '../../../src/errors.js';
@@ -167,17 +168,6 @@ describe('mutated specs (seeded fuzz)', () => {
     userinfo: [`fuzz:${SECRETS.userinfo}@`],
   };
 
-  /** mulberry32: small, fast, and the same sequence on every machine. */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   const root = new URL('../../../', import.meta.url);
   const bases = [
@@ -261,7 +251,7 @@ describe('mutated specs (seeded fuzz)', () => {
   it(`${COUNT} mutated specs: documented codes, located problems, no stack trace, no injected secret`, async () => {
     const seeds = bases.flatMap(injected);
     expect(seeds.length).toBeGreaterThan(60);
-    const next = rng(SEED);
+    const next = seededRandom(SEED);
     const codes = new Set(Object.keys(CATALOG));
     const seen = new Map<string, number>();
     for (let i = 0; i < COUNT; i++) {
