@@ -94,8 +94,9 @@ async function main(): Promise<void> {
 
   // (b) drain overrun.
   {
+    // 4,000 rows: far longer than the bound on any machine this runs on.
     const s = await serve(slow, ['--drain-timeout-seconds', '2', '--max-request-rows', '4096']);
-    const inflight = post(s.base, slowBody(1000));
+    const inflight = post(s.base, slowBody(4000));
     await new Promise((r) => setTimeout(r, 300));
     const t0 = performance.now();
     s.child.kill('SIGTERM');
