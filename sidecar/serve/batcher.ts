@@ -129,11 +129,6 @@ export class Batcher {
     this.kick();
   }
 
-  /** Promise form of enqueue. */
-  submit(req: QueuedRequest): Promise<RunResult> {
-    return new Promise((resolve, reject) => this.enqueue(req, (err, r) => (err === undefined || err === null ? resolve(r!) : reject(err))));
-  }
-
   private kick(): void {
     if (this.scheduled || this.idle.length === 0 || this.timer !== undefined) return;
     this.scheduled = true;

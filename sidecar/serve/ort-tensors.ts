@@ -36,13 +36,6 @@ export interface OrtOptions {
   enableMemPattern: boolean;
 }
 
-export const DEFAULT_ORT_OPTIONS: OrtOptions = Object.freeze({
-  graphOptimizationLevel: 'all',
-  executionMode: 'sequential',
-  enableCpuMemArena: true,
-  enableMemPattern: true,
-});
-
 export function sessionOptions(o: OrtOptions, extra: { optimizedModelFilePath?: string } = {}): InferenceSession.SessionOptions {
   return {
     executionProviders: ['cpu'],

@@ -6,7 +6,6 @@
 import { isUtf8 } from 'node:buffer';
 import { ModelpinError } from '../../src/errors.js';
 import { quote, quoteName } from '../../src/quote.js';
-import type { TensorData } from './datatypes.js';
 import type { Feed } from './executor.js';
 import type { Signature, TensorSpec } from './signature.js';
 
@@ -135,4 +134,3 @@ export function assemble(
   return out;
 }
 
-export type { TensorData };

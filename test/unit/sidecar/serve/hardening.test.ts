@@ -9,16 +9,16 @@ import { get, post, startServer, writeModel, type Fixture, type Reply, type Runn
 const row = Array.from({ length: 64 }, (_, i) => i / 64);
 const mlpBody = (rows = 1) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 64], data: Array.from({ length: rows }, () => row).flat() }] });
 
-/** A raw GET with the path exactly as given (fetch would normalise it). */
-function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
+/** A raw request with the path exactly as given (fetch would normalise it). */
+function raw(port: number, path: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -43,7 +43,7 @@ describe('serve hardening: requests', () => {
 
   it('answers a malformed percent-escape in any path segment with 400, and keeps serving', async () => {
     for (const path of ['/v2/models/%E0%A4%A', '/v2/models/m/versions/%E0%A4%A', '/v2/models/%ZZ/infer', '/v2/models/m%/ready', '/v2/models/%E0%A4%A/config']) {
-      const r = await rawGet(srv.handle.port, path);
+      const r = await raw(srv.handle.port, path);
       expect(r.status, path).toBe(400);
       expect(JSON.parse(r.body).error, path).toContain('is not valid percent-encoding');
     }
@@ -289,14 +289,7 @@ describe('serve hardening: seeded fuzzers', () => {
       const n = 1 + Math.floor(rand() * 6);
       const path = '/' + Array.from({ length: n }, () => parts[Math.floor(rand() * parts.length)]!).join('/');
       const method = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'][Math.floor(rand() * 7)]!;
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: srv.handle.port, path, method }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode!));
-        });
-        req.on('error', reject);
-        req.end(method === 'POST' ? '{}' : undefined);
-      });
+      const { status } = await raw(srv.handle.port, path, method, method === 'POST' ? '{}' : undefined);
       expect(status, `${method} ${path}`).toBeLessThan(500);
     }
     expect((await get(srv.url('/v2/health/live'))).status).toBe(200);
