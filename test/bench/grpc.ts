@@ -11,7 +11,7 @@
 // Load-generator CPU per request is printed: ghz (Go gRPC) costs several times what wrk does,
 // and on two cores that CPU is taken from the server.
 //
-// Run (after `npm run build`; ghz from `bash .ci/run`, or MODELPIN_GHZ_BIN):
+// Run (after `npm run build`; ghz: `GOBIN=~/.cache/modelpin/bin go install github.com/bojand/ghz/cmd/ghz@v0.120.0`, or MODELPIN_GHZ_BIN):
 //   npm run bench -- grpc
 // Env: BENCH_SECONDS (default 4), BENCH_ROUNDS (default 3), BENCH_PIN, MODELPIN_GHZ_BIN, MODELPIN_PEERS_PYTHON.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import protobuf from 'protobufjs';
 import { freePort } from '../tools/net.js';
+import { kserveScript } from './kserve-model.js';
 import { repoRoot } from '../tools/repo-root.js';
 
 const root = repoRoot();
@@ -199,40 +200,11 @@ async function metric(base: string, re: RegExp): Promise<number> {
 }
 
 // --- (4) KServe over gRPC ----------------------------------------------------------------------
-const KSERVE_PY = String.raw`
-import sys
-import onnxruntime as ort
-from kserve import Model, ModelServer, InferRequest, InferResponse, InferOutput
-
-class OnnxModel(Model):
-    def __init__(self, name, path):
-        super().__init__(name)
-        self.path = path
-        self.load()
-
-    def load(self):
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        self.sess = ort.InferenceSession(self.path, so, providers=["CPUExecutionProvider"])
-        self.ready = True
-        return True
-
-    def predict(self, payload: InferRequest, headers=None, response_headers=None):
-        x = payload.inputs[0].as_numpy()
-        y = self.sess.run(None, {"input": x})[0]
-        out = InferOutput("logits", list(y.shape), "FP32")
-        out.set_data_from_numpy(y, binary_data=True)
-        return InferResponse(model_name=self.name, infer_outputs=[out], response_id=payload.id or "1", use_binary_outputs=True)
-
-if __name__ == "__main__":
-    ModelServer(http_port=int(sys.argv[3]), grpc_port=int(sys.argv[4]), enable_grpc=True, workers=1,
-                enable_latency_logging=False).start([OnnxModel(sys.argv[1], sys.argv[2])])
-`;
 
 async function kserve(): Promise<{ target: string; stop: () => void } | undefined> {
   if (!existsSync(PY)) return undefined;
   const script = join(work, 'kserve_onnx_grpc.py');
-  writeFileSync(script, KSERVE_PY);
+  writeFileSync(script, kserveScript({ grpc: true }));
   const [port, gport] = [await freePort(), await freePort()];
   const [cmd, args] = pinned(0, PY, [script, 'fraud-detector', MODEL, String(port), String(gport)]);
   const c = spawn(cmd, args, { stdio: 'ignore' });
@@ -257,7 +229,7 @@ const fmt = (p: Point) =>
 
 async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build first`);
-  if (!existsSync(GHZ)) throw new Error(`ghz not found at ${GHZ}: bash .ci/run installs it (or set MODELPIN_GHZ_BIN)`);
+  if (!existsSync(GHZ)) throw new Error(`ghz not found at ${GHZ}: GOBIN=~/.cache/modelpin/bin go install github.com/bojand/ghz/cmd/ghz@v0.120.0 (or set MODELPIN_GHZ_BIN)`);
   const load = (await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ');
   console.log(
     `modelpin gRPC benchmark — example MLP 64→256→10, ${SECONDS}s per point, best of ${ROUNDS} interleaved rounds, ghz (1 connection, binary message) and wrk -t1, ` +

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../tools/net.js';
+import { kserveScript } from './kserve-model.js';
 import { repoRoot } from '../tools/repo-root.js';
 
 const root = repoRoot();
@@ -189,38 +190,11 @@ async function metric(base: string, name: string): Promise<number> {
 }
 
 // --- (4) KServe ----------------------------------------------------------------------------------
-const KSERVE_PY = String.raw`
-import sys
-import onnxruntime as ort
-from kserve import Model, ModelServer, InferRequest, InferResponse, InferOutput
-
-class OnnxModel(Model):
-    def __init__(self, name, path):
-        super().__init__(name)
-        self.path = path
-        self.load()
-
-    def load(self):
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        self.sess = ort.InferenceSession(self.path, so, providers=["CPUExecutionProvider"])
-        self.ready = True
-        return True
-
-    def predict(self, payload: InferRequest, headers=None, response_headers=None):
-        x = payload.inputs[0].as_numpy()
-        y = self.sess.run(None, {"input": x})[0]
-        return InferResponse(model_name=self.name, infer_outputs=[InferOutput("logits", list(y.shape), "FP32", y)], response_id=payload.id or "1")
-
-if __name__ == "__main__":
-    ModelServer(http_port=int(sys.argv[3]), grpc_port=int(sys.argv[4]), enable_grpc=False, workers=1,
-                enable_latency_logging=False).start([OnnxModel(sys.argv[1], sys.argv[2])])
-`;
 
 async function kserve(): Promise<{ url: string; stop: () => void } | undefined> {
   if (!existsSync(PY)) return undefined;
   const script = join(work, 'kserve_onnx.py');
-  writeFileSync(script, KSERVE_PY);
+  writeFileSync(script, kserveScript({ grpc: false }));
   const [port, grpc] = [await freePort(), await freePort()];
   const [cmd, args] = pinned(0, PY, [script, 'fraud-detector', MODEL, String(port), String(grpc)]);
   const c = spawn(cmd, args, { stdio: 'ignore' });
